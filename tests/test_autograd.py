@@ -1,0 +1,86 @@
+"""The graph machinery: accumulation, no_grad, detach, deep graphs, repeated backward, second order."""
+import numpy as np
+import pytest
+
+import tinygan as tg
+from tinygan import ops
+
+
+def test_gradient_accumulates_across_backward_calls():
+    x = tg.Tensor(np.array([1.0, 2.0]), requires_grad=True)
+    ops.sum_to(x * 3.0, ()).backward()
+    ops.sum_to(x * 3.0, ()).backward()
+    np.testing.assert_allclose(x.grad.numpy(), [6.0, 6.0])
+
+
+def test_backward_twice_on_fresh_graphs_gives_same_grads():
+    w = tg.Tensor(np.random.default_rng(0).standard_normal((3, 2)), requires_grad=True)
+    grads = []
+    for _ in range(2):
+        w.grad = None
+        ops.sum_to(w * w, ()).backward()
+        grads.append(w.grad.numpy())
+    np.testing.assert_array_equal(grads[0], grads[1])
+    np.testing.assert_allclose(grads[0], 2 * w.numpy())
+
+
+def test_shared_input_gets_sum_of_both_paths():
+    x = tg.Tensor(np.array(3.0), requires_grad=True)
+    y = x * x + x  # dy/dx = 2x + 1
+    y.backward()
+    assert x.grad.item() == pytest.approx(7.0)
+
+
+def test_no_grad_records_nothing_and_detach_cuts_graph():
+    x = tg.Tensor(np.ones(2), requires_grad=True)
+    with tg.no_grad():
+        y = x * 2.0
+    assert not y.requires_grad and y.is_leaf
+    z = (x * 2.0).detach()
+    assert not z.requires_grad
+    with pytest.raises(RuntimeError, match="does not require grad"):
+        y.backward()
+
+
+def test_deep_graph_needs_no_recursion():
+    x = tg.Tensor(np.array([1.0]), requires_grad=True)
+    y = x
+    for _ in range(30000):
+        y = y * 1.0
+    ops.sum_to(y, ()).backward()
+    assert x.grad.numpy()[0] == 1.0
+
+
+def test_second_order_derivative_of_cube():
+    x = tg.Tensor(np.array([0.5, -1.5, 2.0]), requires_grad=True)
+    (gx,) = [tg.grad(ops.sum_to(x * x * x, ()), x, create_graph=True)]
+    np.testing.assert_allclose(gx.numpy(), 3 * x.numpy() ** 2)
+    g2 = tg.grad(ops.sum_to(gx, ()), x)
+    np.testing.assert_allclose(g2.numpy(), 6 * x.numpy())
+
+
+def test_grad_of_unused_input_is_zero_and_leaves_dot_grad_alone():
+    a = tg.Tensor(np.ones(3), requires_grad=True)
+    b = tg.Tensor(np.ones(2), requires_grad=True)
+    ga, gb = tg.grad(ops.sum_to(a * 2.0, ()), [a, b])
+    np.testing.assert_allclose(ga.numpy(), 2.0)
+    np.testing.assert_allclose(gb.numpy(), 0.0)
+    assert a.grad is None
+
+
+def test_gradcheck_catches_a_wrong_backward():
+    class BadSquare(tg.Function):
+        def forward(self, a):
+            return a * a
+
+        def backward(self, g):
+            return g * self.inputs[0]  # missing the factor 2
+
+    with pytest.raises(tg.GradcheckError):
+        tg.gradcheck(lambda a: BadSquare.apply(a), [np.random.randn(4)])
+
+
+def test_float_lists_take_default_dtype_and_arrays_keep_theirs():
+    assert tg.tensor([1.0, 2.0]).dtype == np.float32
+    assert tg.Tensor(np.zeros(2)).dtype == np.float64
+    assert tg.Tensor(np.zeros(2, dtype=np.int64)).dtype == np.int64

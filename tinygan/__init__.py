@@ -1,0 +1,9 @@
+"""tinygan: a framework-free deep-learning engine for GANs (NumPy autograd, Numba/CUDA kernels, Keras-2 front)."""
+from . import backend, ops
+from .autograd import Function, OpError, Tensor, grad, no_grad, ones, tensor, zeros
+from .backend import get_device, set_default_dtype, set_device
+from .gradcheck import GradcheckError, gradcheck
+
+__version__ = "0.1.0"
+__all__ = ["Function", "GradcheckError", "OpError", "Tensor", "backend", "get_device", "grad", "gradcheck", "no_grad", "ones", "ops",
+           "set_default_dtype", "set_device", "tensor", "zeros"]

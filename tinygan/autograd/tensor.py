@@ -1,0 +1,295 @@
+"""Tensor and the recorded graph.
+
+A ``Tensor`` wraps an array of the backend's array module. Every op is a ``Function`` subclass
+with ``forward`` (raw arrays in, one raw array out) and ``backward`` (a Tensor gradient in,
+Tensor gradients out). Because ``backward`` is written with Tensor ops, running it with the
+graph recording on (``create_graph=True``) gives second derivatives, which WGAN-GP needs.
+
+``backward()`` walks the graph in reverse topological order with an explicit stack, so a graph
+of any depth works without touching Python's recursion limit.
+"""
+import contextlib
+import threading
+import weakref
+
+import numpy
+
+from .. import backend
+
+_grad_mode = threading.local()
+
+
+def is_grad_enabled():
+    return getattr(_grad_mode, "enabled", True)
+
+
+@contextlib.contextmanager
+def set_grad_enabled(flag):
+    old = is_grad_enabled()
+    _grad_mode.enabled = bool(flag)
+    try:
+        yield
+    finally:
+        _grad_mode.enabled = old
+
+
+def no_grad():
+    """Ops run inside ``with no_grad():`` record no graph (inference, optimizer updates)."""
+    return set_grad_enabled(False)
+
+
+class OpError(ValueError):
+    """An op was given inputs it cannot work on; the message names the op, the shapes and the fix."""
+
+
+class Function:
+    """One differentiable op. Subclasses define ``forward(*arrays)`` and ``backward(grad)``.
+
+    Attributes available in ``backward``: ``self.inputs`` (the input Tensors),
+    ``self.needs_grad`` (which inputs want a gradient), ``self.output`` (the output Tensor).
+    Keyword arguments given to ``apply`` are stored as attributes before ``forward`` runs.
+    """
+
+    inputs = ()
+    needs_grad = ()
+
+    @classmethod
+    def apply(cls, *inputs, **attrs):
+        fn = cls()
+        fn.__dict__.update(attrs)
+        fn.needs_grad = tuple(t.requires_grad for t in inputs)
+        data = fn.forward(*[t.data for t in inputs])
+        if backend.check_numerics_enabled():
+            _check_finite(cls.__name__, data, inputs)
+        record = is_grad_enabled() and any(fn.needs_grad)
+        out = Tensor(data, requires_grad=record, _copy=False)
+        if record:
+            fn.inputs = inputs
+            fn._out = weakref.ref(out)
+            out._node = fn
+        return out
+
+    @property
+    def output(self):
+        return self._out()
+
+    def forward(self, *arrays):
+        raise NotImplementedError
+
+    def backward(self, grad):
+        raise NotImplementedError(f"{type(self).__name__} has no backward")
+
+
+def _check_finite(name, data, inputs):
+    mod = backend.xp()
+    if data.dtype.kind == "f" and not bool(mod.isfinite(data).all()):
+        shapes = ", ".join(str(t.shape) for t in inputs)
+        raise FloatingPointError(f"{name} produced NaN/Inf from inputs of shapes {shapes}")
+
+
+def _as_data(value, dtype=None):
+    """An array on the current device. Python numbers and lists get the default float dtype;
+    arrays keep theirs (so float64 gradient checks and integer labels stay what they are)."""
+    mod = backend.xp()
+    if isinstance(value, Tensor):
+        value = value.data
+    if isinstance(value, mod.ndarray):
+        arr = value
+    elif isinstance(value, numpy.ndarray):
+        arr = mod.asarray(value)
+    else:
+        arr = mod.asarray(value, dtype=dtype or backend.get_default_dtype())
+    return arr if dtype is None else arr.astype(dtype, copy=False)
+
+
+class Tensor:
+    """An n-dimensional array that remembers how it was computed.
+
+    ``grad`` is a Tensor (so gradients can themselves be differentiated) or None.
+    """
+
+    __slots__ = ("data", "grad", "requires_grad", "_node", "name", "__weakref__")
+    __array_priority__ = 1000  # so ndarray + Tensor calls Tensor.__radd__
+
+    def __init__(self, data, requires_grad=False, dtype=None, name=None, _copy=True):
+        self.data = data if not _copy else _as_data(data, dtype)
+        self.grad = None
+        self.requires_grad = bool(requires_grad)
+        self._node = None
+        self.name = name
+
+    # ---- array-like facts -------------------------------------------------------------------
+    shape = property(lambda self: tuple(self.data.shape))
+    dtype = property(lambda self: self.data.dtype)
+    ndim = property(lambda self: self.data.ndim)
+    size = property(lambda self: int(self.data.size))
+
+    def __len__(self):
+        return self.data.shape[0]
+
+    def __repr__(self):
+        grad = ", requires_grad=True" if self.requires_grad else ""
+        return f"Tensor({backend.to_numpy(self.data)!r}{grad})"
+
+    def numpy(self):
+        return backend.to_numpy(self.data)
+
+    def item(self):
+        return self.data.item()
+
+    def __float__(self):
+        return float(self.data)
+
+    @property
+    def is_leaf(self):
+        return self._node is None
+
+    def detach(self):
+        """The same data, cut from the graph."""
+        return Tensor(self.data, _copy=False)
+
+    def astype(self, dtype):
+        from .. import ops
+        return ops.cast(self, dtype)
+
+    # ---- backward ---------------------------------------------------------------------------
+    def backward(self, grad=None, create_graph=False):
+        """Accumulate d(self)/d(leaf) into every leaf's ``.grad``.
+
+        ``grad`` defaults to ones for a scalar. With ``create_graph=True`` the gradients are
+        themselves recorded, so they can be differentiated again.
+        """
+        if not self.requires_grad:
+            raise RuntimeError("backward() called on a Tensor that does not require grad "
+                               "(no input of the graph has requires_grad=True, or it was made under no_grad)")
+        if grad is None:
+            if self.size != 1:
+                raise RuntimeError(f"backward() without a gradient needs a scalar, got shape {self.shape}; "
+                                   "pass grad= of the same shape")
+            grad = Tensor(backend.xp().ones_like(self.data), _copy=False)
+        elif not isinstance(grad, Tensor):
+            grad = Tensor(grad, dtype=self.dtype)
+        for leaf, g in _run_backward([self], [grad], create_graph).items():
+            leaf.grad = g if leaf.grad is None else (leaf.grad + g if create_graph else
+                                                     Tensor(leaf.grad.data + g.data, _copy=False))
+
+    # ---- operators (implemented in tinygan.ops) ----------------------------------------------
+    def __add__(self, other): return _ops().add(self, other)
+    def __radd__(self, other): return _ops().add(other, self)
+    def __sub__(self, other): return _ops().sub(self, other)
+    def __rsub__(self, other): return _ops().sub(other, self)
+    def __mul__(self, other): return _ops().mul(self, other)
+    def __rmul__(self, other): return _ops().mul(other, self)
+    def __truediv__(self, other): return _ops().div(self, other)
+    def __rtruediv__(self, other): return _ops().div(other, self)
+    def __pow__(self, other): return _ops().pow(self, other)
+    def __neg__(self): return _ops().neg(self)
+    def __matmul__(self, other): return _ops().matmul(self, other)
+    def __getitem__(self, index): return _ops().getitem(self, index)
+
+    def sum(self, axis=None, keepdims=False): return _ops().sum(self, axis, keepdims)
+    def mean(self, axis=None, keepdims=False): return _ops().mean(self, axis, keepdims)
+    def max(self, axis=None, keepdims=False): return _ops().max(self, axis, keepdims)
+    def reshape(self, *shape): return _ops().reshape(self, shape[0] if len(shape) == 1 and isinstance(shape[0], (tuple, list)) else shape)
+    def transpose(self, *axes): return _ops().transpose(self, axes[0] if len(axes) == 1 and isinstance(axes[0], (tuple, list)) else (axes or None))
+    T = property(lambda self: _ops().transpose(self, None))
+
+
+def _ops():
+    from .. import ops
+    return ops
+
+
+def _topological_order(roots):
+    """Tensors that need a gradient, each after every tensor computed from it (iterative DFS)."""
+    order, visited = [], set()
+    stack = [(t, False) for t in roots if t.requires_grad]
+    while stack:
+        t, expanded = stack.pop()
+        if expanded:
+            order.append(t)
+            continue
+        if id(t) in visited:
+            continue
+        visited.add(id(t))
+        stack.append((t, True))
+        if t._node is not None:
+            stack.extend((p, False) for p in t._node.inputs if p.requires_grad and id(p) not in visited)
+    return order[::-1]  # outputs first
+
+
+def _run_backward(roots, root_grads, create_graph):
+    """Propagate from ``roots``; returns {leaf tensor: its gradient} for leaves reached."""
+    grads = {}
+    for r, g in zip(roots, root_grads):
+        grads[id(r)] = g if id(r) not in grads else grads[id(r)] + g
+    leaves = {}
+    with set_grad_enabled(create_graph):
+        for t in _topological_order(roots):
+            g = grads.pop(id(t), None)
+            if g is None:
+                continue
+            fn = t._node
+            if fn is None:
+                leaves[t] = g
+                continue
+            in_grads = fn.backward(g)
+            if not isinstance(in_grads, (tuple, list)):
+                in_grads = (in_grads,)
+            for inp, need, ig in zip(fn.inputs, fn.needs_grad, in_grads):
+                if ig is None or not need:
+                    continue
+                if ig.shape != inp.shape:
+                    raise RuntimeError(f"{type(fn).__name__}.backward returned a gradient of shape {ig.shape} "
+                                       f"for an input of shape {inp.shape}")
+                prev = grads.get(id(inp))
+                grads[id(inp)] = ig if prev is None else prev + ig
+    return leaves
+
+
+def grad(outputs, inputs, grad_outputs=None, create_graph=False):
+    """Gradients of ``outputs`` w.r.t. ``inputs`` without touching any ``.grad`` (like torch.autograd.grad).
+
+    Inputs that the outputs do not depend on get a zero gradient.
+    """
+    outputs = list(outputs) if isinstance(outputs, (list, tuple)) else [outputs]
+    single = not isinstance(inputs, (list, tuple))
+    inputs = [inputs] if single else list(inputs)
+    if grad_outputs is None:
+        grad_outputs = [Tensor(backend.xp().ones_like(o.data), _copy=False) for o in outputs]
+    elif not isinstance(grad_outputs, (list, tuple)):
+        grad_outputs = [grad_outputs]
+    # Make the wanted inputs look like leaves for the walk, whatever they are.
+    saved = [(t, t._node) for t in inputs]
+    for t in inputs:
+        t._node = None
+    try:
+        found = _run_backward(outputs, grad_outputs, create_graph)
+    finally:
+        for t, node in saved:
+            t._node = node
+    result = [found.get(t) if found.get(t) is not None else Tensor(backend.xp().zeros_like(t.data), _copy=False)
+              for t in inputs]
+    return result[0] if single else result
+
+
+def tensor(data, requires_grad=False, dtype=None):
+    """Make a Tensor from a list, scalar or array (floats get the default dtype)."""
+    return Tensor(data, requires_grad=requires_grad, dtype=dtype)
+
+
+def zeros(shape, dtype=None, requires_grad=False):
+    return Tensor(backend.xp().zeros(shape, dtype or backend.get_default_dtype()), requires_grad, _copy=False)
+
+
+def ones(shape, dtype=None, requires_grad=False):
+    return Tensor(backend.xp().ones(shape, dtype or backend.get_default_dtype()), requires_grad, _copy=False)
+
+
+def as_tensor(value, like=None):
+    """``value`` as a Tensor; a Python number takes ``like``'s dtype so float32 graphs stay float32."""
+    if isinstance(value, Tensor):
+        return value
+    if like is not None and isinstance(value, (int, float, numpy.number)):
+        return Tensor(backend.xp().asarray(value, dtype=like.dtype), _copy=False)
+    return Tensor(value)
