@@ -1,3 +1,12 @@
 """Every op of the engine as a plain function on Tensors. Each module keeps forward and backward together."""
-from .elementwise import *  # noqa: F401,F403
 from .shape import *  # noqa: F401,F403
+from .elementwise import *  # noqa: F401,F403
+from .reduce import *  # noqa: F401,F403
+from .linalg import *  # noqa: F401,F403
+from .activation import *  # noqa: F401,F403
+from .losses import *  # noqa: F401,F403
+from .conv import *  # noqa: F401,F403
+from .pool import *  # noqa: F401,F403
+from .norm import *  # noqa: F401,F403
+from .random import *  # noqa: F401,F403
+from .embedding import *  # noqa: F401,F403

@@ -1,0 +1,1 @@
+"""The global random generator every random op and initializer draws from (being written)."""
