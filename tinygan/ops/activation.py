@@ -1,2 +1,117 @@
-"""(being written)"""
-__all__ = []
+"""Activations. Derivatives are written with Tensor ops (or ``self.output``) so they can be
+differentiated again; piecewise-linear ones multiply ``g`` by a constant mask."""
+from .. import backend
+from ..autograd.tensor import Function, OpError, as_tensor
+from ._util import UnaryFunction, constant_mask, normalize_axis
+from .elementwise import exp
+from .reduce import sum as reduce_sum
+
+__all__ = ["relu", "leaky_relu", "sigmoid", "tanh", "softmax", "log_softmax", "softplus"]
+
+
+class ReLU(UnaryFunction):
+    def forward(self, a):
+        return backend.xp().maximum(a, 0)
+
+    def derivative(self, x):
+        return constant_mask(x.data > 0, x.dtype)
+
+
+def relu(x):
+    return ReLU.apply(as_tensor(x))
+
+
+class LeakyReLU(UnaryFunction):
+    def forward(self, a):
+        return backend.xp().where(a > 0, a, a * a.dtype.type(self.alpha))
+
+    def derivative(self, x):
+        slope = backend.xp().where(x.data > 0, 1, self.alpha)
+        return constant_mask(slope, x.dtype)
+
+
+def leaky_relu(x, alpha=0.3):
+    """x for x > 0, alpha * x otherwise. alpha defaults to 0.3 like Keras' LeakyReLU layer."""
+    return LeakyReLU.apply(as_tensor(x), alpha=alpha)
+
+
+class Sigmoid(UnaryFunction):
+    def forward(self, a):
+        """1 / (1 + e^-a), computed from e^-|a| so no exp overflows for large |a|."""
+        xp = backend.xp()
+        e = xp.exp(-xp.abs(a))
+        return xp.where(a >= 0, 1 / (1 + e), e / (1 + e))
+
+    def derivative(self, x):
+        y = self.output
+        return y * (1.0 - y)
+
+
+def sigmoid(x):
+    return Sigmoid.apply(as_tensor(x))
+
+
+class Tanh(UnaryFunction):
+    def forward(self, a):
+        return backend.xp().tanh(a)
+
+    def derivative(self, x):
+        y = self.output
+        return 1.0 - y * y
+
+
+def tanh(x):
+    return Tanh.apply(as_tensor(x))
+
+
+class Softplus(UnaryFunction):
+    def forward(self, a):
+        """log(1 + e^a) as max(a, 0) + log1p(e^-|a|): exact for large |a| (TensorFlow's stable form)."""
+        xp = backend.xp()
+        return xp.maximum(a, 0) + xp.log1p(xp.exp(-xp.abs(a)))
+
+    def derivative(self, x):
+        return sigmoid(x)
+
+
+def softplus(x):
+    return Softplus.apply(as_tensor(x))
+
+
+class Softmax(Function):
+    def forward(self, a):
+        xp = backend.xp()
+        e = xp.exp(a - a.max(axis=self.axis, keepdims=True))
+        return e / e.sum(axis=self.axis, keepdims=True)
+
+    def backward(self, g):
+        y = self.output
+        return y * (g - reduce_sum(g * y, self.axis, keepdims=True))
+
+
+class LogSoftmax(Function):
+    def forward(self, a):
+        xp = backend.xp()
+        shifted = a - a.max(axis=self.axis, keepdims=True)
+        return shifted - xp.log(xp.exp(shifted).sum(axis=self.axis, keepdims=True))
+
+    def backward(self, g):
+        return g - exp(self.output) * reduce_sum(g, self.axis, keepdims=True)
+
+
+def _over_axis(cls, name, x, axis):
+    x = as_tensor(x)
+    if x.ndim == 0:
+        raise OpError(f"{name}: got a scalar; {name} normalises along an axis, so it needs at least 1 dimension")
+    axes = normalize_axis(axis, x.ndim, name)
+    if len(axes) != 1:
+        raise OpError(f"{name}: axis must be a single int, got {axis!r}")
+    return cls.apply(x, axis=axes[0])
+
+
+def softmax(x, axis=-1):
+    return _over_axis(Softmax, "softmax", x, axis)
+
+
+def log_softmax(x, axis=-1):
+    return _over_axis(LogSoftmax, "log_softmax", x, axis)

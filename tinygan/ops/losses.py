@@ -1,2 +1,95 @@
-"""(being written)"""
-__all__ = []
+"""Keras 2.2 losses with the TensorFlow backend's exact numerics.
+
+Each returns the per-sample loss (the last axis reduced, shape ``y_pred.shape[:-1]``) in ``y_pred``'s
+dtype; the model averages over samples. Probabilities are clipped to [eps, 1 - eps] with Keras'
+``epsilon() = 1e-7``, and the clip passes no gradient where it clips, as in TensorFlow.
+"""
+from .. import backend
+from ..autograd.tensor import OpError, Tensor, as_tensor
+from .activation import log_softmax, softplus
+from .elementwise import abs, cast, clip, div, log, square, sub
+from .reduce import mean, sum as reduce_sum
+from .shape import getitem, reshape
+
+__all__ = ["binary_crossentropy", "categorical_crossentropy", "sparse_categorical_crossentropy",
+           "mean_squared_error", "mean_absolute_error", "mse", "mae", "MSE", "MAE"]
+
+EPSILON = 1e-7  # keras.backend.epsilon()
+
+
+def _targets(name, y_true, y_pred):
+    """y_true and y_pred as Tensors of y_pred's dtype and equal shape, or an OpError saying how to fix them."""
+    y_pred = as_tensor(y_pred)
+    y_true = cast(as_tensor(y_true), y_pred.dtype)
+    if y_pred.ndim == 0 or y_true.shape != y_pred.shape:
+        raise OpError(f"{name}: y_true has shape {y_true.shape} but y_pred has shape {y_pred.shape}; they must "
+                      "match and have at least 1 dimension (reshape labels of shape (N,) to (N, 1), or one-hot "
+                      "class ids for categorical_crossentropy, or use sparse_categorical_crossentropy)")
+    return y_true, y_pred
+
+
+def _clip_probabilities(p):
+    return clip(p, EPSILON, 1 - EPSILON)
+
+
+def binary_crossentropy(y_true, y_pred, from_logits=False):
+    """Keras: clip p, turn it back into logits log(p / (1 - p)), then TF's sigmoid_cross_entropy_with_logits
+    max(x, 0) - x*z + log(1 + e^-|x|) (= softplus(x) - x*z), averaged over the last axis."""
+    y_true, y_pred = _targets("binary_crossentropy", y_true, y_pred)
+    if from_logits:
+        logits = y_pred
+    else:
+        p = _clip_probabilities(y_pred)
+        logits = log(div(p, sub(1, p)))
+    return mean(sub(softplus(logits), logits * y_true), axis=-1)
+
+
+def categorical_crossentropy(y_true, y_pred, from_logits=False):
+    """-sum(t * log p) over the class (last) axis, after renormalising p to sum to 1 and clipping it."""
+    y_true, y_pred = _targets("categorical_crossentropy", y_true, y_pred)
+    if from_logits:
+        log_p = log_softmax(y_pred, axis=-1)
+    else:
+        log_p = log(_clip_probabilities(div(y_pred, reduce_sum(y_pred, -1, keepdims=True))))
+    return -reduce_sum(y_true * log_p, axis=-1)
+
+
+def _class_ids(y_true, y_pred):
+    """Integer class ids from labels of shape y_pred.shape[:-1] (optionally with a trailing 1), flattened."""
+    data = y_true.data if isinstance(y_true, Tensor) else backend.xp().asarray(y_true)
+    batch, classes = y_pred.shape[:-1], y_pred.shape[-1]
+    if data.shape not in (batch, batch + (1,)):
+        raise OpError(f"sparse_categorical_crossentropy: y_true has shape {data.shape} but y_pred has shape "
+                      f"{y_pred.shape}; give one integer class id per sample, shape {batch} or {batch + (1,)}")
+    ids = data.reshape(-1).astype("int64")
+    if ids.size and (int(ids.min()) < 0 or int(ids.max()) >= classes):
+        raise OpError(f"sparse_categorical_crossentropy: class ids range over [{int(ids.min())}, {int(ids.max())}] "
+                      f"but y_pred has {classes} classes; ids must lie in [0, {classes - 1}]")
+    return ids
+
+
+def sparse_categorical_crossentropy(y_true, y_pred, from_logits=False):
+    """Keras: logits = log(clip(p)), then TF's sparse_softmax_cross_entropy_with_logits (which renormalises)."""
+    y_pred = as_tensor(y_pred)
+    if y_pred.ndim == 0:
+        raise OpError("sparse_categorical_crossentropy: y_pred is a scalar; give class scores of shape (N, classes)")
+    ids = _class_ids(y_true, y_pred)
+    logits = y_pred if from_logits else log(_clip_probabilities(y_pred))
+    log_p = log_softmax(reshape(logits, (-1, y_pred.shape[-1])), axis=-1)
+    picked = getitem(log_p, (backend.xp().arange(ids.size), ids))
+    return -reshape(picked, y_pred.shape[:-1])
+
+
+def mean_squared_error(y_true, y_pred):
+    y_true, y_pred = _targets("mean_squared_error", y_true, y_pred)
+    return mean(square(sub(y_pred, y_true)), axis=-1)
+
+
+def mean_absolute_error(y_true, y_pred):
+    """mean |pred - true| over the last axis; the gradient at pred == true is 0 (TF's sign)."""
+    y_true, y_pred = _targets("mean_absolute_error", y_true, y_pred)
+    return mean(abs(sub(y_pred, y_true)), axis=-1)
+
+
+mse = MSE = mean_squared_error
+mae = MAE = mean_absolute_error
