@@ -1,0 +1,5 @@
+"""``keras.datasets``: MNIST, Fashion-MNIST and CIFAR-10 with Keras' shapes and dtypes, downloaded once
+and checksum-verified (see ``_download`` for the cache directory and offline use)."""
+from . import cifar10, fashion_mnist, mnist
+
+__all__ = ["cifar10", "fashion_mnist", "mnist"]
