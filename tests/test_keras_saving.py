@@ -1,0 +1,178 @@
+"""save / load_model: identical predictions, training that resumes exactly, shared weights, custom objects."""
+import os
+import zipfile
+
+import numpy as np
+import pytest
+
+import tinygan.random
+from tinygan.keras import backend as K
+from tinygan.keras.constraints import Constraint
+from tinygan.keras.engine.base_layer import reset_uids
+from tinygan.keras.layers import (BatchNormalization, Concatenate, Conv2D, Conv2DTranspose, Dense, Dropout, Embedding,
+                                  Flatten, Input, InstanceNormalization, Lambda, LeakyReLU, Reshape)
+from tinygan.keras.models import Model, Sequential, load_model
+from tinygan.keras.optimizers import Adam, RMSprop
+
+
+@pytest.fixture(autouse=True)
+def fresh_session():
+    reset_uids()
+    tinygan.random.seed(0)
+
+
+def small_generator():
+    model = Sequential()
+    model.add(Dense(4 * 4 * 8, input_dim=5))
+    model.add(LeakyReLU(alpha=0.2))
+    model.add(Reshape((4, 4, 8)))
+    model.add(Conv2DTranspose(8, (4, 4), strides=(2, 2), padding="same"))
+    model.add(BatchNormalization())
+    model.add(Conv2D(1, (3, 3), activation="tanh", padding="same"))
+    return model
+
+
+def small_discriminator():
+    model = Sequential([Conv2D(4, (3, 3), strides=(2, 2), padding="same", input_shape=(8, 8, 1)),
+                        BatchNormalization(), LeakyReLU(alpha=0.2), Dropout(0.4), Flatten(),
+                        Dense(1, activation="sigmoid")])
+    model.compile(loss="binary_crossentropy", optimizer=Adam(lr=0.0002, beta_1=0.5), metrics=["accuracy"])
+    return model
+
+
+def test_generator_round_trip_predicts_identically(tmp_path):
+    g = small_generator()
+    path = tmp_path / "generator_model_010.h5"
+    g.save(str(path))
+    assert zipfile.is_zipfile(path) and os.listdir(tmp_path) == ["generator_model_010.h5"]  # no temp file left
+    loaded = load_model(str(path))
+    z = np.random.default_rng(0).standard_normal((6, 5))
+    np.testing.assert_array_equal(loaded.predict(z), g.predict(z))
+    assert [l.name for l in loaded.layers] == [l.name for l in g.layers] and loaded.name == g.name
+    assert loaded.count_params() == g.count_params()
+    assert [w.name for w in loaded.weights] == [w.name for w in g.weights]
+
+
+def test_compiled_model_resumes_training_identically(tmp_path):
+    d = small_discriminator()
+    rng = np.random.default_rng(1)
+    x, y = rng.standard_normal((8, 8, 8, 1)), rng.integers(0, 2, (8, 1))
+    for _ in range(3):
+        d.train_on_batch(x, y)
+    d.save(str(tmp_path / "model_003.h5"))
+    loaded = load_model(str(tmp_path / "model_003.h5"))
+    assert loaded.optimizer.iterations == d.optimizer.iterations == 3
+    for _ in range(2):
+        tinygan.random.seed(7)  # same dropout masks in both
+        a = d.train_on_batch(x, y)
+        tinygan.random.seed(7)
+        b = loaded.train_on_batch(x, y)
+        np.testing.assert_array_equal(a, b)
+    for wa, wb in zip(d.get_weights(), loaded.get_weights()):
+        np.testing.assert_array_equal(wa, wb)
+    assert loaded.evaluate(x, y, verbose=0) == d.evaluate(x, y, verbose=0)
+
+
+def test_composite_keeps_freeze_snapshot_and_shared_weights(tmp_path):
+    g, d = small_generator(), small_discriminator()
+    d.trainable = False
+    gan = Sequential([g, d])
+    gan.compile(loss="binary_crossentropy", optimizer=Adam(lr=0.0002, beta_1=0.5))
+    d.trainable = True  # the snapshot was taken at compile time; the saved file must keep it
+    gan.save(str(tmp_path / "gan.h5"))
+    loaded = load_model(str(tmp_path / "gan.h5"))
+    lg, ld = loaded.layers
+    before_d, before_g = ld.get_weights(), lg.get_weights()
+    z = np.random.default_rng(2).standard_normal((4, 5))
+    with pytest.warns(UserWarning, match="Discrepancy"):  # D is trainable again, as Keras warns
+        loaded.train_on_batch(z, np.ones((4, 1)))
+    assert all(np.array_equal(a, b) for a, b in zip(before_d, ld.get_weights()))
+    assert not np.array_equal(before_g[0], lg.get_weights()[0])
+    np.testing.assert_array_equal(lg.predict(z), loaded.layers[0].predict(z))
+
+
+def test_models_sharing_layers_stay_shared_after_loading(tmp_path):
+    """InfoGAN: D and Q share a trunk and both sit in the composite."""
+    in_image = Input(shape=(4,))
+    trunk = Dense(3, activation="relu")(in_image)
+    d_model = Model(in_image, Dense(1, activation="sigmoid")(trunk))
+    q_model = Model(in_image, Dense(2, activation="softmax")(trunk))
+    z = Input(shape=(2,))
+    fake = Dense(4)(z)
+    composite = Model(z, [d_model(fake), q_model(fake)])
+    composite.save(str(tmp_path / "gan_model.h5"))
+    loaded = load_model(str(tmp_path / "gan_model.h5"))
+    ld, lq = [layer for layer in loaded.layers if isinstance(layer, Model)]
+    assert ld.layers[1] is lq.layers[1]  # one trunk Dense, not two copies
+    x = np.random.default_rng(3).standard_normal((3, 2))
+    for a, b in zip(composite.predict(x), loaded.predict(x)):
+        np.testing.assert_array_equal(a, b)
+
+
+def test_multi_input_conditional_generator_round_trip(tmp_path):
+    in_label, in_lat = Input(shape=(1,)), Input(shape=(6,))
+    li = Reshape((2, 2, 1))(Dense(4)(Embedding(10, 5)(in_label)))
+    gen = Reshape((2, 2, 3))(LeakyReLU(0.2)(Dense(12)(in_lat)))
+    out = Conv2D(1, (3, 3), activation="tanh", padding="same")(Concatenate()([gen, li]))
+    model = Model([in_lat, in_label], out)
+    model.save(str(tmp_path / "cgan_generator.h5"))
+    loaded = load_model(str(tmp_path / "cgan_generator.h5"))
+    args = [np.random.default_rng(4).standard_normal((5, 6)), np.arange(5)]
+    np.testing.assert_array_equal(loaded.predict(args), model.predict(args))
+
+
+def test_forced_training_calls_survive_loading(tmp_path):
+    inp = Input(shape=(50,))
+    model = Model(inp, Dropout(0.5)(BatchNormalization()(inp, training=True), training=True))
+    model.save(str(tmp_path / "model_000001.h5"))
+    loaded = load_model(str(tmp_path / "model_000001.h5"))
+    y = loaded.predict(np.random.default_rng(5).standard_normal((40, 50)))
+    assert (y == 0).mean() > 0.3
+
+
+def test_custom_objects_by_name(tmp_path):
+    class ClipConstraint(Constraint):
+        def __init__(self, clip_value):
+            self.clip_value = clip_value
+
+        def __call__(self, weights):
+            return K.clip(weights, -self.clip_value, self.clip_value)
+
+        def get_config(self):
+            return {"clip_value": self.clip_value}
+
+    def wasserstein_loss(y_true, y_pred):
+        return K.mean(y_true * y_pred)
+
+    critic = Sequential([Dense(3, input_dim=2, kernel_constraint=ClipConstraint(0.01)), InstanceNormalization(axis=-1),
+                         Lambda(custom_activation), Dense(1)])
+    critic.compile(loss=wasserstein_loss, optimizer=RMSprop(lr=0.00005))
+    critic.save(str(tmp_path / "critic.h5"))
+    with pytest.raises(ValueError, match="ClipConstraint"):
+        load_model(str(tmp_path / "critic.h5"))
+    with pytest.raises(ValueError, match="wasserstein_loss"):
+        load_model(str(tmp_path / "critic.h5"), custom_objects={"ClipConstraint": ClipConstraint})
+    loaded = load_model(str(tmp_path / "critic.h5"), custom_objects={
+        "ClipConstraint": ClipConstraint, "wasserstein_loss": wasserstein_loss,
+        "InstanceNormalization": InstanceNormalization})
+    assert loaded.layers[0].kernel.constraint.clip_value == 0.01
+    x = np.random.default_rng(6).standard_normal((4, 2))
+    np.testing.assert_array_equal(loaded.predict(x), critic.predict(x))
+    assert loaded.train_on_batch(x, -np.ones((4, 1))) == critic.train_on_batch(x, -np.ones((4, 1)))
+
+
+def custom_activation(output):
+    logexpsum = K.sum(K.exp(output), axis=-1, keepdims=True)
+    return logexpsum / (logexpsum + 1.0)
+
+
+def test_weights_only_round_trip_and_foreign_files(tmp_path):
+    g = small_generator()
+    g.save_weights(str(tmp_path / "w.h5"))
+    other = small_generator()
+    other.load_weights(str(tmp_path / "w.h5"))
+    for a, b in zip(g.get_weights(), other.get_weights()):
+        np.testing.assert_array_equal(a, b)
+    (tmp_path / "keras.h5").write_bytes(b"\x89HDF\r\n\x1a\n")
+    with pytest.raises(ValueError, match="not a tinygan model file"):
+        load_model(str(tmp_path / "keras.h5"))

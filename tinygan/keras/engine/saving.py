@@ -1,0 +1,288 @@
+"""Saving and loading whole models in tinygan's own format (whatever the file name says, e.g. ``.h5``).
+
+The file is a zip archive (written to a temporary file beside the target, then moved into place,
+so an interrupted save never leaves a broken checkpoint) holding:
+
+``model.json``
+    ``{"format": "tinygan-keras", "version": 1, "model": <architecture>, "training": <compile
+    config or null>}``. The architecture lists every layer reachable from the model once (so
+    weights shared between nested models stay shared), children before the models that contain
+    them: ``{"class_name", "config"}`` from each layer's ``get_config``; a ``Model`` stores its
+    graph as ``inputs`` (InputLayer entries), ``steps`` (``{"layer", "inputs", "kwargs"}``, inputs
+    numbered: model inputs first, then every step's outputs in order) and ``outputs``; a
+    ``Sequential`` stores its layer list. ``root`` is the saved model's entry. The training part
+    holds the optimizer config, the loss, loss weights and metrics (by name), and the compile-time
+    trainable snapshot (which layers and weights that compile froze).
+``weights.npz``
+    Every distinct weight, layer by layer in architecture order, each layer's in Keras order
+    (Dense: kernel, bias; BatchNormalization: gamma, beta, moving_mean, moving_variance).
+``state.npz``
+    Layer state that is not a weight (BatchNormalization's zero-debiasing average and step count),
+    keyed ``"<architecture index>/<name>"``.
+``optimizer.npz``
+    ``optimizer.get_state()``: iteration count, learning rate and slot arrays (Adam's m and v...),
+    so a loaded compiled model continues training exactly where the saved one stopped.
+
+Custom layers, losses, constraints and Lambda functions are found by name in ``custom_objects``.
+"""
+import io
+import json
+import os
+import tempfile
+import zipfile
+
+import numpy
+
+from ... import backend
+from .base_layer import unique
+from .config import custom_object_scope, custom_objects
+from .input_layer import InputLayer
+from .network import Network
+
+FORMAT, VERSION = "tinygan-keras", 1
+
+
+def _registry(model):
+    """Every layer reachable from ``model``, each once, nested layers before the networks holding them."""
+    order, seen = [], set()
+    stack = [(model, False)]
+    while stack:
+        layer, expanded = stack.pop()
+        if expanded:
+            order.append(layer)
+            continue
+        if id(layer) in seen:
+            continue
+        seen.add(id(layer))
+        stack.append((layer, True))
+        if isinstance(layer, Network):
+            stack.extend((child, False) for child in reversed(layer._layers))
+    return order
+
+
+def _network_config(net, index):
+    config = {"name": net.name, "trainable": net.trainable}
+    if type(net).__name__ == "Sequential" or not net._is_graph_network:
+        config["layers"] = [index[id(layer)] for layer in net._layers]
+        return config
+    tensor_ids = {id(x): i for i, x in enumerate(net.inputs)}
+    steps = []
+    for node, _ in net._steps:
+        steps.append({"layer": index[id(node.outbound_layer)],
+                      "inputs": [tensor_ids[id(x)] for x in node.input_tensors], "kwargs": node.arguments})
+        for x in node.output_tensors:
+            tensor_ids[id(x)] = len(tensor_ids)
+    config.update(inputs=[index[id(layer)] for layer in net._input_layers], steps=steps,
+                  outputs=[tensor_ids[id(x)] for x in net.outputs])
+    return config
+
+
+def serialize_model(model):
+    """The architecture as a JSON-ready dict (see the module docstring)."""
+    layers = _registry(model)
+    index = {id(layer): i for i, layer in enumerate(layers)}
+    entries = []
+    for layer in layers:
+        config = _network_config(layer, index) if isinstance(layer, Network) else layer.get_config()
+        entries.append({"class_name": type(layer).__name__, "config": config})
+    return {"layers": entries, "root": index[id(model)]}
+
+
+def _layer_class(name):
+    from .. import layers
+    from .sequential import Sequential
+    from .training import Model
+    cls = custom_objects().get(name) or {"Model": Model, "Sequential": Sequential, "InputLayer": InputLayer}.get(name) \
+        or getattr(layers, name, None)
+    if cls is None:
+        raise ValueError(f"Unknown layer: {name}. Pass its class to load_model(..., custom_objects={{'{name}': {name}}})")
+    return cls
+
+
+def _rebuild_network(cls, config, built):
+    if "layers" in config:
+        net = cls(name=config["name"])
+        for i in config["layers"]:
+            net.add(built[i])
+    else:
+        tensors = [built[i]._inbound_nodes[0].output_tensors[0] for i in config["inputs"]]
+        for step in config["steps"]:
+            layer, inputs = built[step["layer"]], [tensors[i] for i in step["inputs"]]
+            outputs = _call_once(layer, inputs, step["kwargs"])
+            tensors.extend(outputs)
+        net = cls(inputs=tensors[:len(config["inputs"])], outputs=[tensors[i] for i in config["outputs"]],
+                  name=config["name"])
+    net.trainable = config["trainable"]
+    return net
+
+
+def _call_once(layer, inputs, kwargs):
+    """The outputs of ``layer`` on ``inputs``, reusing an existing node (layers shared by two saved models)."""
+    for node in layer._inbound_nodes:
+        if [id(x) for x in node.input_tensors] == [id(x) for x in inputs] and node.arguments == kwargs:
+            return node.output_tensors
+    out = layer(inputs[0] if len(inputs) == 1 else inputs, **kwargs)
+    return out if isinstance(out, list) else [out]
+
+
+def deserialize_model(config, custom_objects=None):
+    """A model (with freshly initialised weights) from ``serialize_model``'s dict."""
+    with custom_object_scope(custom_objects):
+        return _build_all(config)[config["root"]]
+
+
+def _build_all(config):
+    built = []
+    for entry in config["layers"]:
+        cls = _layer_class(entry["class_name"])
+        if issubclass(cls, Network):
+            built.append(_rebuild_network(cls, entry["config"], built))
+        else:
+            built.append(cls.from_config(dict(entry["config"])))
+    return built
+
+
+model_from_config = deserialize_model
+
+
+def model_from_json(json_string, custom_objects=None):
+    return deserialize_model(json.loads(json_string), custom_objects)
+
+
+# ---- files ---------------------------------------------------------------------------------------
+
+def _leaf_weights(layers):
+    return unique(w for layer in layers if not isinstance(layer, Network) for w in layer.weights)
+
+
+def _npz_bytes(arrays):
+    buffer = io.BytesIO()
+    numpy.savez(buffer, **arrays)
+    return buffer.getvalue()
+
+
+def _write_atomic(filepath, members):
+    """Write a zip of ``{name: bytes}`` to ``filepath`` via a temporary file and ``os.replace``."""
+    directory = os.path.dirname(os.path.abspath(filepath))
+    fd, tmp = tempfile.mkstemp(prefix=".tmp-", suffix=".zip", dir=directory)
+    try:
+        with os.fdopen(fd, "wb") as fh, zipfile.ZipFile(fh, "w", zipfile.ZIP_DEFLATED) as zf:
+            for name, data in members.items():
+                zf.writestr(name, data)
+        os.replace(tmp, filepath)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.remove(tmp)
+        raise
+
+
+def _training_config(model, index, weight_index):
+    from .. import losses, optimizers
+    return {"optimizer": optimizers.serialize(model.optimizer),
+            "loss": [losses.serialize(fn) for fn in model.loss_functions],
+            "loss_weights": model._loss_weights,
+            "metrics": _metric_names(model.metrics),
+            "snapshot_layers": sorted(index[i] for i in model._snapshot if i in index),
+            "train_weights": [weight_index[id(w)] for w in model._train_weights]}
+
+
+def _metric_names(metrics):
+    if isinstance(metrics, dict):
+        return {k: _metric_names(v) for k, v in metrics.items()}
+    if isinstance(metrics, (list, tuple)):
+        return [m if isinstance(m, str) else m.__name__ for m in metrics]
+    return metrics
+
+
+def save_model(model, filepath, overwrite=True, include_optimizer=True):
+    """Write architecture, weights and (if compiled) the training state to ``filepath``."""
+    if not overwrite and os.path.exists(filepath):
+        raise FileExistsError(f"{filepath} exists and overwrite=False")
+    layers = _registry(model)
+    index = {id(layer): i for i, layer in enumerate(layers)}
+    weights = _leaf_weights(layers)
+    weight_index = {id(w): i for i, w in enumerate(weights)}
+    compiled = include_optimizer and getattr(model, "optimizer", None) is not None
+    doc = {"format": FORMAT, "version": VERSION, "model": serialize_model(model),
+           "training": _training_config(model, index, weight_index) if compiled else None}
+    members = {"model.json": json.dumps(doc).encode(),
+               "weights.npz": _npz_bytes({f"w{i:05d}": backend.to_numpy(w.data) for i, w in enumerate(weights)})}
+    members["state.npz"] = _npz_bytes({f"{i}/{k}": backend.to_numpy(backend.asarray(v))
+                                       for i, layer in enumerate(layers) for k, v in layer.get_state().items()})
+    if compiled:
+        members["optimizer.npz"] = _npz_bytes(model.optimizer.get_state())
+    _write_atomic(filepath, members)
+
+
+def _read(filepath):
+    if not zipfile.is_zipfile(filepath):
+        raise ValueError(f"{filepath} is not a tinygan model file (a zip with model.json); files written by real "
+                         "Keras/h5py cannot be read")
+    with zipfile.ZipFile(filepath) as zf:
+        doc = json.loads(zf.read("model.json"))
+        if doc.get("format") != FORMAT:
+            raise ValueError(f"{filepath}: unknown format {doc.get('format')!r}")
+        arrays = {name: dict(numpy.load(io.BytesIO(zf.read(name)))) for name in zf.namelist() if name.endswith(".npz")}
+    return doc, arrays
+
+
+def load_model(filepath, custom_objects=None, compile=True):
+    """The model saved by ``save_model``: same architecture and weights, and, when it was compiled, the
+    same optimizer state and trainable snapshot (training resumes identically)."""
+    doc, arrays = _read(filepath)
+    with custom_object_scope(custom_objects):
+        layers = _build_all(doc["model"])
+        model = layers[doc["model"]["root"]]
+        weights = _leaf_weights(layers)
+        saved = arrays["weights.npz"]
+        if len(saved) != len(weights):
+            raise ValueError(f"{filepath}: holds {len(saved)} weights but the rebuilt model has {len(weights)}")
+        for i, w in enumerate(weights):
+            w.assign(saved[f"w{i:05d}"])
+        _restore_layer_state(layers, arrays.get("state.npz", {}))
+        if compile and doc["training"] is not None:
+            _restore_training(model, doc["training"], arrays.get("optimizer.npz"), layers, weights)
+    return model
+
+
+def _restore_layer_state(layers, arrays):
+    states = {}
+    for key, value in arrays.items():
+        index, name = key.split("/", 1)
+        states.setdefault(int(index), {})[name] = value
+    for index, state in states.items():
+        layers[index].set_state(state)
+
+
+def _restore_training(model, config, optimizer_state, layers, weights):
+    from .. import losses, optimizers
+    scope = custom_objects()
+    model.compile(optimizer=optimizers.deserialize(config["optimizer"], scope),
+                  loss=[losses.deserialize(name, scope) for name in config["loss"]],
+                  loss_weights=config["loss_weights"],
+                  metrics=_resolve_metrics(config["metrics"], scope))
+    model._snapshot = frozenset(id(layers[i]) for i in config["snapshot_layers"])
+    model._train_weights = [weights[i] for i in config["train_weights"]]
+    train_ids = {id(w) for w in model._train_weights}
+    model._frozen_weights = [w for w in weights if w.requires_grad and id(w) not in train_ids]
+    if optimizer_state is not None:
+        model.optimizer.set_state(optimizer_state)
+
+
+def _resolve_metrics(names, scope):
+    if isinstance(names, dict):
+        return {k: _resolve_metrics(v, scope) for k, v in names.items()}
+    if isinstance(names, list):
+        return [scope.get(n, n) for n in names]
+    return names
+
+
+def save_weights(model, filepath):
+    """Only the weights, in ``get_weights`` order (``model.load_weights`` reads them back)."""
+    _write_atomic(filepath, {"weights.npz": _npz_bytes({f"w{i:05d}": w for i, w in enumerate(model.get_weights())})})
+
+
+def load_weights(model, filepath):
+    with zipfile.ZipFile(filepath) as zf:
+        saved = numpy.load(io.BytesIO(zf.read("weights.npz")))
+        model.set_weights([saved[f"w{i:05d}"] for i in range(len(saved.files))])
