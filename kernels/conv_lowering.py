@@ -8,6 +8,8 @@ Zero padding is folded into the index arithmetic, so no padded copy of the input
 Each Numba kernel has a ``*_reference`` twin in plain array code (NumPy or CuPy, whichever the
 argument is) that the GPU path uses and the tests compare against.
 """
+import threading
+
 import numpy
 from numba import njit, prange
 
@@ -18,16 +20,15 @@ def out_size(n, k, s, before, after):
 
 
 @njit(cache=True, parallel=True)
-def im2col(x, kh, kw, sh, sw, pad_t, pad_b, pad_l, pad_r):
-    """x (N, H, W, C) -> cols (N*OH*OW, kh*kw*C); taps that fall in the padding read 0."""
-    n_img, h, w, c = x.shape
-    oh = (h + pad_t + pad_b - kh) // sh + 1
-    ow = (w + pad_l + pad_r - kw) // sw + 1
-    cols = numpy.empty((n_img * oh * ow, kh * kw * c), x.dtype)
-    for r in prange(n_img * oh):  # one output row of one image per iteration
+def _im2col_rows(x, kh, kw, sh, sw, pad_t, pad_l, oh, ow, r0, r1, cols):
+    """Output rows r0..r1 of the N*OH output rows (r = n*OH + oy) of im2col(x), into ``cols``
+    ((r1 - r0)*OW, kh*kw*C); taps that fall in the padding read 0."""
+    _, h, w, c = x.shape
+    for rr in prange(r1 - r0):  # one output row of one image per iteration
+        r = r0 + rr
         n, y = r // oh, r % oh
         for ox in range(ow):
-            row = r * ow + ox
+            row = rr * ow + ox
             for i in range(kh):
                 iy = y * sh - pad_t + i
                 for j in range(kw):
@@ -39,28 +40,38 @@ def im2col(x, kh, kw, sh, sw, pad_t, pad_b, pad_l, pad_r):
                     else:
                         for ch in range(c):
                             cols[row, base + ch] = 0
+
+
+def im2col(x, kh, kw, sh, sw, pad_t, pad_b, pad_l, pad_r):
+    """x (N, H, W, C) -> cols (N*OH*OW, kh*kw*C); taps that fall in the padding read 0."""
+    x = numpy.ascontiguousarray(x)
+    n_img, h, w, c = x.shape
+    oh, ow = out_size(h, kh, sh, pad_t, pad_b), out_size(w, kw, sw, pad_l, pad_r)
+    cols = numpy.empty((n_img * oh * ow, kh * kw * c), x.dtype)
+    _im2col_rows(x, kh, kw, sh, sw, pad_t, pad_l, oh, ow, 0, n_img * oh, cols)
     return cols
 
 
 @njit(cache=True, parallel=True)
-def col2im(cols, x_shape, kh, kw, sh, sw, pads):
-    """cols (N*OH*OW, kh*kw*C) -> x (N, H, W, C), summing every tap onto the pixel it came from.
+def _col2im_rows(cols, kh, kw, sh, sw, pad_t, pad_l, oh, ow, r0, r1, x):
+    """Add the rows of output rows r0..r1 (``cols`` holds exactly those, as im2col lays them out) onto
+    the pixels of ``x`` (N, H, W, C) they were read from.
 
     Each parallel iteration owns one input row (n, iy) and gathers into it, so no two threads write
     the same pixel. Taps are added in (i, j) order, the same order as the reference.
     """
-    n_img, h, w, c = x_shape
-    pad_t, pad_b, pad_l, pad_r = pads
-    oh = (h + pad_t + pad_b - kh) // sh + 1
-    ow = (w + pad_l + pad_r - kw) // sw + 1
-    x = numpy.zeros((n_img, h, w, c), cols.dtype)
-    for r in prange(n_img * h):
-        n, iy = r // h, r % h
+    _, h, w, c = x.shape
+    n0, n1 = r0 // oh, (r1 - 1) // oh + 1  # the images these output rows belong to
+    for q in prange((n1 - n0) * h):
+        n, iy = n0 + q // h, q % h
         for i in range(kh):
             t = iy + pad_t - i
             if t < 0 or t % sh != 0 or t // sh >= oh:
                 continue
-            row0 = (n * oh + t // sh) * ow
+            r = n * oh + t // sh
+            if r < r0 or r >= r1:
+                continue
+            row0 = (r - r0) * ow
             for j in range(kw):
                 base = (i * kw + j) * c
                 for ox in range(ow):
@@ -68,6 +79,15 @@ def col2im(cols, x_shape, kh, kw, sh, sw, pads):
                     if 0 <= ix < w:
                         for ch in range(c):
                             x[n, iy, ix, ch] += cols[row0 + ox, base + ch]
+
+
+def col2im(cols, x_shape, kh, kw, sh, sw, pads):
+    """cols (N*OH*OW, kh*kw*C) -> x (N, H, W, C), summing every tap onto the pixel it came from."""
+    n_img, h, w, c = x_shape
+    pad_t, pad_b, pad_l, pad_r = pads
+    oh, ow = out_size(h, kh, sh, pad_t, pad_b), out_size(w, kw, sw, pad_l, pad_r)
+    x = numpy.zeros((n_img, h, w, c), cols.dtype)
+    _col2im_rows(numpy.ascontiguousarray(cols), kh, kw, sh, sw, pad_t, pad_l, oh, ow, 0, n_img * oh, x)
     return x
 
 
@@ -110,3 +130,165 @@ def col2im_reference(cols, x_shape, kh, kw, sh, sw, pads):
     for i, j, view in _tap_views(padded, kh, kw, sh, sw, oh, ow):
         view += taps[:, :, :, i, j]
     return mod.ascontiguousarray(padded[:, pad_t:pad_t + h, pad_l:pad_l + w])
+
+
+# ---- the CPU convolution: a blocked lowering onto BLAS ---------------------------------------------
+#
+# The three convolution products, on NumPy arrays (the ops' CPU path; ``tinygan/ops/conv.py`` uses the
+# array-code lowering above for other devices):
+#
+#   conv2d_forward      y  = im2col(x) @ w2d (+ b)        w2d = w.reshape(kh*kw*Cin, Cout)
+#   conv2d_grad_input   dx = col2im(g2d @ w2d.T) (+ b)    (conv_transpose2d's forward)
+#   conv2d_grad_weight  dw = im2col(x).T @ g2d
+#
+# Two things keep them fast and small:
+#
+# * Blocking. The im2col matrix is built ``CHUNK_BYTES`` at a time (a band of output rows) into one reused
+#   scratch buffer and consumed by its GEMM while it is still in cache, instead of materialising all of it
+#   (kh*kw times the input: 5 GB for DCGAN-MNIST's 7x7 output conv at batch 256) and page-faulting it in.
+# * Choosing the narrow side. With stride 1 a convolution is also a transposed convolution with the kernel
+#   flipped and its channel axes swapped (and the padding mirrored, k-1-p), and each product can be lowered
+#   through either channel count: im2col of the Cin side (width kh*kw*Cin) or col2im of the Cout side
+#   (width kh*kw*Cout). The lowering takes the narrower one, so a Cin=128 -> Cout=1 7x7 conv moves
+#   kh*kw*1 columns per pixel, not kh*kw*128.
+
+CHUNK_BYTES = 8 << 20       # target size of one block of the im2col / col2im matrix
+MIN_CHUNK_PIXELS = 512      # but at least this many output pixels per block (GEMM efficiency)
+
+_scratch_local = threading.local()
+
+
+def _scratch(n_items, dtype):
+    """A reused 1-D work buffer of at least ``n_items`` of ``dtype`` (one per thread and dtype).
+
+    Only the lowering's own temporaries live here: nothing handed back to a caller points into it."""
+    key = numpy.dtype(dtype).str
+    bufs = getattr(_scratch_local, "bufs", None)
+    if bufs is None:
+        bufs = _scratch_local.bufs = {}
+    buf = bufs.get(key)
+    if buf is None or buf.size < n_items:
+        buf = bufs[key] = numpy.empty(max(n_items, 1), dtype)
+    return buf[:n_items]
+
+
+def _band_rows(n_rows, ow, width, itemsize):
+    """How many of the ``n_rows`` output rows (of ``ow`` pixels, ``width`` columns each) go in one block."""
+    row_bytes = ow * width * itemsize
+    rows = max(CHUNK_BYTES // max(row_bytes, 1), -(-MIN_CHUNK_PIXELS // ow), 1)
+    return int(min(rows, n_rows))
+
+
+def _flip_t(w):
+    """The kernel of the same stride-1 product seen from the other side: spatially flipped, in/out swapped."""
+    return numpy.ascontiguousarray(w[::-1, ::-1].transpose(0, 1, 3, 2))
+
+
+def _mirror_pads(kh, kw, pads):
+    pad_t, pad_b, pad_l, pad_r = pads
+    return kh - 1 - pad_t, kh - 1 - pad_b, kw - 1 - pad_l, kw - 1 - pad_r
+
+
+def _narrow_side(x_shape, y_shape, kh, kw, sh, sw, pads):
+    """True where the stride-1 product should be lowered through the Cout side (y's channels) instead of
+    the Cin side (x's): that intermediate is less than half as big and the swap is legal (pads <= k - 1)."""
+    if (sh, sw) != (1, 1) or min(_mirror_pads(kh, kw, pads)) < 0:
+        return False
+    m_in, m_out = x_shape[0] * x_shape[1] * x_shape[2], y_shape[0] * y_shape[1] * y_shape[2]
+    return 2 * m_in * y_shape[3] < m_out * x_shape[3]
+
+
+def _is_pointwise(kh, kw, sh, sw, pads):
+    return kh == kw == sh == sw == 1 and not any(pads)
+
+
+def conv2d_forward(x, w, sh, sw, pads, b=None):
+    """y (N, OH, OW, Cout) = conv of x (N, H, W, Cin) with w (kh, kw, Cin, Cout), pads (t, b, l, r)."""
+    x, w = numpy.ascontiguousarray(x), numpy.ascontiguousarray(w)
+    n, h, wd, cin = x.shape
+    kh, kw, _, cout = w.shape
+    pad_t, pad_b, pad_l, pad_r = pads
+    oh, ow = out_size(h, kh, sh, pad_t, pad_b), out_size(wd, kw, sw, pad_l, pad_r)
+    y_shape = (n, oh, ow, cout)
+    if _narrow_side(x.shape, y_shape, kh, kw, sh, sw, pads):
+        return conv2d_grad_input(x, _flip_t(w), y_shape, 1, 1, _mirror_pads(kh, kw, pads), b)
+    dtype = numpy.result_type(x, w)
+    w2d = w.reshape(-1, cout).astype(dtype, copy=False)
+    y = numpy.empty(y_shape, dtype)
+    y2d = y.reshape(-1, cout)
+    if _is_pointwise(kh, kw, sh, sw, pads):
+        numpy.matmul(x.reshape(-1, cin).astype(dtype, copy=False), w2d, out=y2d)
+    else:
+        k = kh * kw * cin
+        band = _band_rows(n * oh, ow, k, x.itemsize)
+        buf = _scratch(band * ow * k, x.dtype)
+        for r0 in range(0, n * oh, band):
+            r1 = min(r0 + band, n * oh)
+            cols = buf[:(r1 - r0) * ow * k].reshape(-1, k)
+            _im2col_rows(x, kh, kw, sh, sw, pad_t, pad_l, oh, ow, r0, r1, cols)
+            out = y2d[r0 * ow:r1 * ow]
+            numpy.matmul(cols, w2d, out=out)
+            if b is not None:
+                out += b
+        return y
+    if b is not None:
+        y2d += b
+    return y
+
+
+def conv2d_grad_input(g, w, x_shape, sh, sw, pads, b=None):
+    """dx (x_shape) = col2im(g2d @ w2d.T) (+ b) for g (N, OH, OW, Cout), w (kh, kw, Cin, Cout)."""
+    g, w = numpy.ascontiguousarray(g), numpy.ascontiguousarray(w)
+    kh, kw, cin, cout = w.shape
+    n, oh, ow, _ = g.shape
+    x_shape = tuple(int(v) for v in x_shape)
+    if _narrow_side(x_shape, g.shape, kh, kw, sh, sw, pads):
+        return conv2d_forward(g, _flip_t(w), 1, 1, _mirror_pads(kh, kw, pads), b)
+    dtype = numpy.result_type(g, w)
+    w2d_t = w.reshape(-1, cout).astype(dtype, copy=False).T
+    g2d = g.reshape(-1, cout).astype(dtype, copy=False)
+    if _is_pointwise(kh, kw, sh, sw, pads):
+        x = numpy.matmul(g2d, w2d_t).reshape(x_shape)
+    else:
+        k = kh * kw * cin
+        x = numpy.zeros(x_shape, dtype)
+        band = _band_rows(n * oh, ow, k, x.itemsize)
+        buf = _scratch(band * ow * k, dtype)
+        for r0 in range(0, n * oh, band):
+            r1 = min(r0 + band, n * oh)
+            cols = buf[:(r1 - r0) * ow * k].reshape(-1, k)
+            numpy.matmul(g2d[r0 * ow:r1 * ow], w2d_t, out=cols)
+            _col2im_rows(cols, kh, kw, sh, sw, pads[0], pads[2], oh, ow, r0, r1, x)
+    if b is not None:
+        x += b
+    return x
+
+
+def conv2d_grad_weight(x, g, kh, kw, sh, sw, pads):
+    """dw (kh, kw, Cin, Cout) = im2col(x).T @ g2d for x (N, H, W, Cin), g (N, OH, OW, Cout)."""
+    x, g = numpy.ascontiguousarray(x), numpy.ascontiguousarray(g)
+    n, h, wd, cin = x.shape
+    _, oh, ow, cout = g.shape
+    if _narrow_side(x.shape, g.shape, kh, kw, sh, sw, pads):
+        # dw[t, ci, co] = sum_o x[o - p + t, ci] g[o, co]: the same sum with g as the image and x as the
+        # gradient, at the mirrored padding, gives the flipped, transposed kernel.
+        return _flip_t(conv2d_grad_weight(g, x, kh, kw, 1, 1, _mirror_pads(kh, kw, pads)))
+    dtype = numpy.result_type(x, g)
+    g2d = g.reshape(-1, cout).astype(dtype, copy=False)
+    k = kh * kw * cin
+    if _is_pointwise(kh, kw, sh, sw, pads):
+        return numpy.matmul(x.reshape(-1, cin).astype(dtype, copy=False).T, g2d).reshape(kh, kw, cin, cout)
+    dw = numpy.zeros((k, cout), dtype)
+    part = numpy.empty((k, cout), dtype)
+    band = _band_rows(n * oh, ow, k, x.itemsize)
+    buf = _scratch(band * ow * k, x.dtype)
+    for r0 in range(0, n * oh, band):
+        r1 = min(r0 + band, n * oh)
+        cols = buf[:(r1 - r0) * ow * k].reshape(-1, k)
+        _im2col_rows(x, kh, kw, sh, sw, pads[0], pads[2], oh, ow, r0, r1, cols)
+        if r0 == 0:
+            numpy.matmul(cols.T, g2d[r0 * ow:r1 * ow], out=dw)
+        else:
+            numpy.matmul(cols.T, g2d[r0 * ow:r1 * ow], out=part)
+            dw += part
+    return dw.reshape(kh, kw, cin, cout)

@@ -2,32 +2,44 @@
 differentiated again; piecewise-linear ones multiply ``g`` by a constant mask."""
 from .. import backend
 from ..autograd.tensor import Function, OpError, as_tensor
-from ._util import UnaryFunction, constant_mask, normalize_axis
+from ..kernels import dispatch
+from ._util import UnaryFunction, normalize_axis
 from .elementwise import exp
 from .reduce import sum as reduce_sum
 
 __all__ = ["relu", "leaky_relu", "sigmoid", "tanh", "softmax", "log_softmax", "softplus"]
 
 
-class ReLU(UnaryFunction):
+class ReLU(Function):
     def forward(self, a):
         return backend.xp().maximum(a, 0)
 
-    def derivative(self, x):
-        return constant_mask(x.data > 0, x.dtype)
+    def backward(self, g):
+        return _PiecewiseLinearGrad.apply(g, self.inputs[0], alpha=0.0)
 
 
 def relu(x):
     return ReLU.apply(as_tensor(x))
 
 
-class LeakyReLU(UnaryFunction):
+class LeakyReLU(Function):
     def forward(self, a):
-        return backend.xp().where(a > 0, a, a * a.dtype.type(self.alpha))
+        return dispatch.leaky_relu_forward(a, self.alpha)
 
-    def derivative(self, x):
-        slope = backend.xp().where(x.data > 0, 1, self.alpha)
-        return constant_mask(slope, x.dtype)
+    def backward(self, g):
+        return _PiecewiseLinearGrad.apply(g, self.inputs[0], alpha=self.alpha)
+
+
+class _PiecewiseLinearGrad(Function):
+    """The input gradient of relu / leaky_relu: ``g`` where x > 0, ``alpha * g`` elsewhere, in one fused pass
+    (no slope array, no float mask). Linear in g with a slope that is constant in x almost everywhere, so its
+    own backward is the same op on the incoming gradient (and nothing for x): any order of derivative works."""
+
+    def forward(self, g, x):
+        return dispatch.leaky_relu_backward(x, g, self.alpha)
+
+    def backward(self, gg):
+        return _PiecewiseLinearGrad.apply(gg, self.inputs[1], alpha=self.alpha), None
 
 
 def leaky_relu(x, alpha=0.3):

@@ -19,7 +19,12 @@ from .shape import sum_to
 __all__ = ["conv2d", "conv_transpose2d", "conv_padding"]
 
 
-# The dispatcher picks the Numba kernel for NumPy arrays, CUDA or the array-code reference otherwise.
+def _on_cpu(*arrays):
+    """NumPy float arrays: the blocked CPU lowering in kernels/conv_lowering.py (Numba + BLAS)."""
+    return dispatch.route(*arrays) == "numba"
+
+
+# Elsewhere the dispatcher picks CUDA kernels or the array-code reference for im2col / col2im.
 def _im2col(x, ksize, strides, pads):
     return dispatch.im2col(x, *ksize, *strides, *pads)
 
@@ -32,6 +37,8 @@ class Conv2D(Function):
     """y = im2col(x) @ w.reshape(kh*kw*Cin, Cout) (+ b): one GEMM over all output pixels."""
 
     def forward(self, x, w, b=None):
+        if _on_cpu(x, w):
+            return conv_lowering.conv2d_forward(x, w, *self.strides, self.pads, b)
         kh, kw, _, cout = w.shape
         oh, ow = window_out_hw(x.shape, (kh, kw), self.strides, self.pads)
         y = (_im2col(x, (kh, kw), self.strides, self.pads) @ w.reshape(-1, cout)).reshape(x.shape[0], oh, ow, cout)
@@ -51,6 +58,8 @@ class Conv2DGradInput(Function):
     """dx = col2im(g2d @ w2d.T) (+ b), shaped ``x_shape``: the transpose of Conv2D in its input."""
 
     def forward(self, g, w, b=None):
+        if _on_cpu(g, w):
+            return conv_lowering.conv2d_grad_input(g, w, self.x_shape, *self.strides, self.pads, b)
         kh, kw, _, cout = w.shape
         x = _col2im(g.reshape(-1, cout) @ w.reshape(-1, cout).T, self.x_shape, (kh, kw), self.strides, self.pads)
         if b is not None:
@@ -70,6 +79,8 @@ class Conv2DGradWeight(Function):
     """dw = im2col(x).T @ g2d, shaped (kh, kw, Cin, Cout): the transpose of Conv2D in its kernel."""
 
     def forward(self, x, g):
+        if _on_cpu(x, g):
+            return conv_lowering.conv2d_grad_weight(x, g, *self.ksize, *self.strides, self.pads)
         cout = g.shape[-1]
         dw = _im2col(x, self.ksize, self.strides, self.pads).T @ g.reshape(-1, cout)
         return dw.reshape(*self.ksize, x.shape[-1], cout)
