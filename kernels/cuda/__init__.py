@@ -18,10 +18,12 @@ kernel                     path      why
 im2col / col2im            CUDA      the references loop over kh*kw taps (one strided CuPy launch and
                                      one temporary each); one gather kernel does it in one pass, and
                                      col2im as a gather over input pixels has no write races
-batch/instance norm fwd    CUDA      the reference launches ~8 CuPy kernels (mean, centre, square,
-and bwd                              mean, sqrt, divide, scale, shift); here: a two-stage deterministic
-                                     per-channel reduction (float64 accumulators) and one fused
-                                     elementwise pass
+batch/instance norm        CUDA      the three passes ``tinygan/ops/norm.py`` builds both norms from:
+passes (fwd and bwd)                 ``centered_sums`` (the CuPy reference makes float64 copies of the
+                                     whole activation and ~6 launches; here a two-stage deterministic
+                                     per-channel reduction with float64 accumulators and no
+                                     temporaries), ``channel_affine`` and ``channel_affine2`` (one
+                                     fused pass each instead of 2-4 launches and temporaries)
 leaky_relu fwd/bwd         CUDA      one pass instead of where/multiply/compare temporaries
 dropout apply fwd/bwd      CUDA      one fused multiply by mask*scale (the mask itself is drawn with
                                      CuPy's generator by ``tinygan.random``; drawing stays CuPy)
@@ -34,7 +36,7 @@ GEMM (conv, dense)         CuPy      ``xp.matmul`` goes to cuBLAS; a hand kernel
 sums, means, elementwise   CuPy      CuPy's own kernels are already single-launch and fused enough
 max-pool, upsampling,      CuPy      array code on strided views; not hot in the book's GANs
 embedding, softmax
-random draws               CuPy      ``cupy.random`` (Philox/XORWOW); reproducibility is per device
+random draws               CuPy      ``cupy.random``; a seed reproduces runs per device, not across devices
 =========================  ========  ==================================================================
 """
 import math

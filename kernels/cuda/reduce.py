@@ -24,9 +24,14 @@ from . import TPB, array_module, blocks_1d, contiguous, launch, scalar
 @cuda.jit
 def _bce_kernel(t, p, lo, hi, one, zero, out):
     for i in range(cuda.grid(1), p.size, cuda.gridsize(1)):
-        q = min(max(p[i], lo), hi)
+        q = p[i]
+        if q < lo:  # clip_by_value (written out: builtin min/max on floats needs a driver to compile)
+            q = lo
+        elif q > hi:
+            q = hi
         z = math.log(q / (one - q))
-        out[i] = max(z, zero) - z * t[i] + math.log1p(math.exp(-abs(z)))
+        relu_z = z if z > zero else zero
+        out[i] = relu_z - z * t[i] + math.log1p(math.exp(-abs(z)))
 
 
 @cuda.jit
