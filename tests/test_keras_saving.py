@@ -176,3 +176,23 @@ def test_weights_only_round_trip_and_foreign_files(tmp_path):
     (tmp_path / "keras.h5").write_bytes(b"\x89HDF\r\n\x1a\n")
     with pytest.raises(ValueError, match="not a tinygan model file"):
         load_model(str(tmp_path / "keras.h5"))
+
+
+def test_model_state_carries_batch_norm_debiasing_for_checkpoints():
+    """What a checkpoint needs besides get_weights() to resume BatchNormalization's moving averages exactly."""
+    inner = Sequential([Dense(3, input_dim=2), BatchNormalization()])
+    outer = Sequential([inner, Dense(1)])
+    outer.compile(optimizer="sgd", loss="mse")
+    twin = Sequential([Sequential([Dense(3, input_dim=2), BatchNormalization()]), Dense(1)])
+    twin.compile(optimizer="sgd", loss="mse")
+    x, y = np.random.default_rng(8).standard_normal((6, 2)), np.ones((6, 1))
+    outer.train_on_batch(x, y)
+    state = outer.get_state()
+    assert sorted(state) == [f"{inner.name}/batch_normalization_1/{k}" for k in ("biased_mean", "biased_variance",
+                                                                                 "steps")]
+    twin.set_weights(outer.get_weights())
+    twin.layers[0].layers[1].set_state({k.split("/", 2)[2]: v for k, v in state.items()})
+    outer.train_on_batch(x * 2, y)
+    twin.train_on_batch(x * 2, y)
+    for a, b in zip(outer.get_weights(), twin.get_weights()):
+        np.testing.assert_array_equal(a, b)

@@ -319,7 +319,8 @@ def p2p_discriminator(image_shape):
 
 
 def encoder_block(layer_in, n_filters, batchnorm=True):
-    g = Conv2D(n_filters, (4, 4), strides=(2, 2), padding='same', kernel_initializer=RandomNormal(stddev=0.02))(layer_in)
+    init = RandomNormal(stddev=0.02)
+    g = Conv2D(n_filters, (4, 4), strides=(2, 2), padding='same', kernel_initializer=init)(layer_in)
     if batchnorm:
         g = BatchNormalization()(g, training=True)
     return LeakyReLU(alpha=0.2)(g)

@@ -175,6 +175,19 @@ class Network(Layer):
     def count_params(self):
         return count_params(unique(self.weights))
 
+    def get_state(self):
+        """Layer state that is not a weight (BatchNormalization's debiasing averages), keyed
+        ``<layer name>/<key>`` through nested models; checkpoints keep it next to ``get_weights()``."""
+        return {f"{layer.name}/{k}": v for layer in self.layers for k, v in layer.get_state().items()}
+
+    def set_state(self, state):
+        per_layer = {}
+        for key, value in state.items():
+            name, rest = key.split("/", 1)
+            per_layer.setdefault(name, {})[rest] = value
+        for name, sub in per_layer.items():
+            self.get_layer(name).set_state(sub)
+
     # ---- shapes ------------------------------------------------------------------------------
     input = property(lambda self: unpack(self.inputs))
     output = property(lambda self: unpack(self.outputs))

@@ -95,7 +95,8 @@ def _layer_class(name):
     cls = custom_objects().get(name) or {"Model": Model, "Sequential": Sequential, "InputLayer": InputLayer}.get(name) \
         or getattr(layers, name, None)
     if cls is None:
-        raise ValueError(f"Unknown layer: {name}. Pass its class to load_model(..., custom_objects={{'{name}': {name}}})")
+        raise ValueError(f"Unknown layer: {name}. Pass its class to load_model(..., "
+                         f"custom_objects={{'{name}': {name}}})")
     return cls
 
 

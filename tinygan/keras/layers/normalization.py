@@ -99,10 +99,11 @@ class BatchNormalization(_Normalization):
             moving.data -= moving.data - biased / scale
 
     def get_state(self):
-        return {"biased_mean": self._biased[0], "biased_variance": self._biased[1], "steps": self._steps}
+        return {"biased_mean": self._biased[0].copy(), "biased_variance": self._biased[1].copy(), "steps": self._steps}
 
     def set_state(self, state):
-        self._biased = [backend.asarray(state[k], dtype=self.moving_mean.dtype) for k in ("biased_mean", "biased_variance")]
+        self._biased = [backend.xp().array(state[k], dtype=self.moving_mean.dtype)
+                        for k in ("biased_mean", "biased_variance")]
         self._steps = int(state["steps"])
 
     def get_config(self):
