@@ -10,7 +10,7 @@ import math
 import numpy
 
 from .. import backend as tg_backend
-from ..kernels import optim as optim_kernels
+from ..kernels import dispatch
 from . import backend as K
 
 
@@ -178,10 +178,8 @@ class Adam(Optimizer):
         m, v = slots["m"], slots["v"]
         if self.amsgrad:
             self._amsgrad_update(p, g, m, v, slots["vhat"], lr_t)
-        elif tg_backend.get_device() == "cpu" and all(a.flags.c_contiguous for a in (p, g, m, v)):
-            optim_kernels.adam_update(p, g, m, v, lr_t, self.beta_1, self.beta_2, self.epsilon)
-        else:
-            optim_kernels.adam_update_reference(p, g, m, v, lr_t, self.beta_1, self.beta_2, self.epsilon)
+        else:  # fused in place: Numba on the CPU, CUDA on the GPU (kernels/dispatch.py)
+            dispatch.adam_update(p, g, m, v, lr_t, self.beta_1, self.beta_2, self.epsilon)
 
     def _amsgrad_update(self, p, g, m, v, vhat, lr_t):
         """AMSGrad divides by the running maximum of v instead of v itself."""

@@ -9,7 +9,7 @@ import numpy
 
 from .. import backend
 from ..autograd.tensor import Function, OpError, Tensor, as_tensor
-from ..kernels import norm as kernels
+from ..kernels import dispatch
 from .elementwise import add, mul
 
 __all__ = ["batch_norm", "instance_norm"]
@@ -144,8 +144,8 @@ def _view(x, per_sample):
 
 
 def _kernel(name):
-    """The Numba kernel on the CPU, the NumPy/CuPy reference on other devices."""
-    return getattr(kernels, name if backend.get_device() == "cpu" else name + "_reference")
+    """The pass for these arrays: Numba on NumPy arrays, CUDA on CuPy arrays (see kernels/dispatch.py)."""
+    return getattr(dispatch, name)
 
 
 def _check(op, x, gamma, beta):
