@@ -4,7 +4,6 @@ import pytest
 
 import tinygan as tg
 from tinygan.kernels import dispatch
-from tinygan import backend
 from tinygan.ops.norm import batch_norm, instance_norm
 
 EPS = 1e-3

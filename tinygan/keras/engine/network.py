@@ -268,9 +268,3 @@ class Network(Layer):
         from .saving import load_weights
         load_weights(self, filepath)
 
-
-def as_tensor_input(x, dtype):
-    """An array (any float dtype) or Tensor as a Tensor of the input's dtype."""
-    if isinstance(x, Tensor):
-        return x
-    return Tensor(backend.asarray(x, dtype=dtype), _copy=False)
