@@ -23,6 +23,8 @@ from tinygan.keras.layers import Conv2D, Conv2DTranspose, Dense, Dropout, Flatte
 from tinygan.keras.models import Sequential
 from tinygan.keras.optimizers import Adam
 
+from .dcgan_mnist import define_gan  # noqa: F401 - the book repeats Listing 7.27 unchanged in this chapter
+
 
 # define the standalone discriminator model
 def define_discriminator(in_shape=(32, 32, 3)):
@@ -71,20 +73,6 @@ def define_generator(latent_dim):
     return model
 
 
-# define the combined generator and discriminator model, for updating the generator
-def define_gan(g_model, d_model):
-    # make weights in the discriminator not trainable
-    d_model.trainable = False
-    # connect them
-    model = Sequential()
-    # add generator
-    model.add(g_model)
-    # add the discriminator
-    model.add(d_model)
-    # compile model
-    opt = Adam(lr=0.0002, beta_1=0.5)
-    model.compile(loss='binary_crossentropy', optimizer=opt)
-    return model
 
 
 # load and prepare cifar10 training images

@@ -32,6 +32,8 @@ from tinygan.keras.layers import Conv2D, Conv2DTranspose, Dense, Dropout, Flatte
 from tinygan.keras.models import Sequential
 from tinygan.keras.optimizers import Adam
 
+from .dcgan_mnist import define_gan  # noqa: F401 - the book repeats Listing 7.27 unchanged in this chapter
+
 from .dcgan_cifar10 import (_f, generate_fake_samples, generate_latent_points,  # noqa: F401 - the book's helpers
                             generate_real_samples, train_separate_batches)
 
@@ -92,20 +94,6 @@ def define_generator(latent_dim):
     return model
 
 
-# define the combined generator and discriminator model, for updating the generator
-def define_gan(g_model, d_model):
-    # make weights in the discriminator not trainable
-    d_model.trainable = False
-    # connect them
-    model = Sequential()
-    # add generator
-    model.add(g_model)
-    # add the discriminator
-    model.add(d_model)
-    # compile model
-    opt = Adam(lr=0.0002, beta_1=0.5)
-    model.compile(loss='binary_crossentropy', optimizer=opt)
-    return model
 
 
 # load and prepare training images
