@@ -17,13 +17,15 @@ import os
 
 import numpy as np
 from numpy import ones, zeros
-from numpy.random import rand, randint, randn
+from numpy.random import rand, randint
 
 from tinygan.keras.layers import Conv2D, Conv2DTranspose, Dense, Dropout, Flatten, LeakyReLU, Reshape
 from tinygan.keras.models import Sequential
 from tinygan.keras.optimizers import Adam
 
-from .dcgan_mnist import define_gan  # noqa: F401 - the book repeats Listing 7.27 unchanged in this chapter
+# The book repeats Listing 7.27 and the latent-point helpers unchanged in this chapter.
+from .dcgan_mnist import _acc as _f
+from .dcgan_mnist import define_gan, generate_fake_samples, generate_latent_points  # noqa: F401
 
 
 # define the standalone discriminator model
@@ -110,30 +112,6 @@ def generate_random_fake_samples(n_samples):
     # generate 'fake' class labels (0)
     y = zeros((n_samples, 1))
     return X, y
-
-
-# generate points in latent space as input for the generator
-def generate_latent_points(latent_dim, n_samples):
-    # generate points in the latent space
-    x_input = randn(latent_dim * n_samples)
-    # reshape into a batch of inputs for the network
-    x_input = x_input.reshape(n_samples, latent_dim)
-    return x_input
-
-
-# use the generator to generate n fake examples, with class labels
-def generate_fake_samples(g_model, latent_dim, n_samples):
-    # generate points in latent space
-    x_input = generate_latent_points(latent_dim, n_samples)
-    # predict outputs
-    X = g_model.predict(x_input)
-    # create 'fake' class labels (0)
-    y = zeros((n_samples, 1))
-    return X, y
-
-
-def _f(v):
-    return float(np.asarray(v).reshape(-1)[0])
 
 
 # train the discriminator model (Listing 8.13)
