@@ -74,12 +74,13 @@ def default_dtype(dtype):
 def asarray(data, dtype=None):
     """Put ``data`` on the current device; Python/NumPy floats get the default dtype."""
     mod = _state["xp"]
-    if dtype is None:
-        arr = mod.asarray(data)
-        if arr.dtype.kind == "f" and arr.dtype != _state["dtype"] or arr.dtype.kind in "biu" and not hasattr(data, "dtype"):
-            arr = arr.astype(_state["dtype"])
-        return arr
-    return mod.asarray(data, dtype=dtype)
+    if dtype is not None:
+        return mod.asarray(data, dtype=dtype)
+    arr = mod.asarray(data)
+    # Float arrays of any precision, and plain Python numbers/lists, take the default float dtype;
+    # integer and boolean arrays (labels, masks) keep theirs.
+    to_default = arr.dtype.kind == "f" or (arr.dtype.kind in "biu" and not hasattr(data, "dtype"))
+    return arr.astype(_state["dtype"], copy=False) if to_default else arr
 
 
 def to_numpy(arr):
