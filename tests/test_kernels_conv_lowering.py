@@ -40,6 +40,9 @@ CASES = [
     ((2, 7, 7, 3), (3, 3, 3, 4), (2, 1), (1, 1, 0, 2)),     # mixed strides
     ((2, 5, 4, 6), (1, 1, 6, 3), (1, 1), (0, 0, 0, 0)),     # pointwise: no copy at all
     ((1, 6, 6, 4), (1, 1, 4, 3), (2, 2), (0, 0, 0, 0)),     # 1x1 strided
+    ((1, 2, 2, 8), (4, 4, 8, 6), (2, 2), (1, 1, 1, 1)),     # U-Net bottleneck: one output pixel (outer-sum dw)
+    ((1, 4, 4, 8), (4, 4, 8, 6), (2, 2), (1, 1, 1, 1)),     # four output pixels: still the outer-sum dw
+    ((1, 6, 6, 8), (4, 4, 8, 6), (2, 2), (1, 1, 1, 1)),     # nine: back to BLAS
 ]
 
 

@@ -1,5 +1,5 @@
 """tinygan: a framework-free deep-learning engine for GANs (NumPy autograd, Numba/CUDA kernels, Keras-2 front)."""
-from . import backend, ops
+from . import backend, host_memory, ops
 from .autograd import Function, OpError, Tensor, grad, no_grad, ones, tensor, zeros
 from .backend import get_device, set_default_dtype, set_device
 from .gradcheck import GradcheckError, gradcheck
