@@ -11,6 +11,8 @@ import pytest
 
 from bench import common
 
+IN_PROCESS = "both frameworks in this one process (pytest-benchmark), so torch runs under tinygan's settings"
+
 
 def pytest_addoption(parser):
     group = parser.getgroup("tinygan bench")
@@ -38,6 +40,8 @@ class BenchSession:
         self.quick = config.getoption("--bench-quick")
         self.threads_info = common.set_threads(config.getoption("--bench-threads"))
         self.use_torch = not config.getoption("--bench-no-torch") and common.torch_or_none() is not None
+        self.workers = {fw: common.worker_info(fw, self.threads_info)
+                        for fw in (("tinygan", "torch") if self.use_torch else ("tinygan",))}
         self.gemm_n, self.gemm_rep = (1024, 10) if self.quick else (2048, 7)
         self.gemm = common.gemm_rate(self.gemm_n, self.gemm_rep)
         self.torch_gemm = common.torch_gemm_rate(self.gemm_n, 3) if self.use_torch else []
@@ -69,9 +73,9 @@ def pytest_terminal_summary(terminalreporter, exitstatus, config):
         return
     from tinygan.benchmarks import environment, header_text
     s.gemm += common.gemm_rate(s.gemm_n, s.gemm_rep)
-    env = environment(s.threads_info, s.gemm, s.torch_gemm, s.quick,
-                      config.getoption("--bench-repeat") or ("3" if s.quick else "5 (ops) / 3 (models)"))
-    env["gap_s"] = s.gap
+    env = environment(s.workers, s.gemm, s.torch_gemm, s.quick,
+                      config.getoption("--bench-repeat") or ("3" if s.quick else "5 (ops) / 3 (models)"), s.gap,
+                      s.rows, layout=IN_PROCESS)
     tr = terminalreporter
     tr.section("tinygan bench")
     tr.write_line(header_text(env))

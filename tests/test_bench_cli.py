@@ -1,8 +1,10 @@
 """Fast checks of the benchmark harness (tinygan.benchmarks, ``tinygan bench``) on tiny cases.
 
-The benchmarks themselves live in bench/ and are not part of the default test run.
+The benchmarks themselves live in bench/ and are not part of the default test run. The worker tests start the
+tinygan worker process only; the one that needs torch is skipped without it.
 """
 import json
+import os
 
 import numpy as np
 import pytest
@@ -67,13 +69,33 @@ def test_case_lists_cover_every_layer():
 
 # ---- timer and table ----------------------------------------------------------------------------------
 
-def test_alternating_median_alternates():
+def test_alternating_median_alternates_and_pauses_before_every_call():
     calls = []
-    samples, inner = B.alternating_median({"a": lambda: calls.append("a"), "b": lambda: calls.append("b")},
-                                          repeat=3, warmup=1, inner=2)
+
+    def sampler(name):
+        def sample(inner):
+            calls.append((name, inner))
+            return 0.001
+        return sample
+
+    def pause():
+        calls.append("pause")
+        return 0.5
+
+    samples, inner, waits = B.alternating_median({"a": sampler("a"), "b": sampler("b")}, repeat=3, warmup=1,
+                                                 inner=2, pause=pause)
     assert inner == 2
-    assert calls == ["a", "b"] + ["a", "a", "b", "b"] * 3
-    assert len(samples["a"]) == len(samples["b"]) == 3
+    assert calls == ["pause", ("a", 1), "pause", ("b", 1)] + ["pause", ("a", 2), "pause", ("b", 2)] * 3
+    assert samples == {"a": [0.001] * 3, "b": [0.001] * 3}
+    assert waits == [0.5] * 6
+    assert B.alternating_median({"a": sampler("a")}, repeat=1)[1] == 20       # calibrated: 20 ms / 1 ms
+
+
+def test_wait_quiet_returns_within_its_cap():
+    for cap in (0.0, 0.2):
+        waited = B.wait_quiet(max_seconds=cap)
+        assert 0.0 <= waited <= cap + 0.15
+    assert 0.05 <= B.quiet_pause(gap=0.05, max_seconds=0.1) + 0.05 <= 0.35    # the gap comes on top of the wait
 
 
 def test_gemm_rate_is_positive():
@@ -99,16 +121,71 @@ def test_table_columns():
     assert "ModuleNotFoundError" in text
 
 
-def test_run_case_on_a_tiny_conv_and_a_broken_case():
-    layer = B.Layer("tiny", "conv", 1, 8, 8, 3, 4, 3, 2)
-    row = B.run_case(B._conv_case("t", layer, needs_dx=True), repeat=2, use_torch=False)
-    assert not row.error and len(row.tinygan_s) == 2 and not row.torch_s
-    assert row.flops == 3 * layer.fwd_flops
+def test_openblas_text_says_when_the_environment_pins_the_core():
+    assert B.openblas_text("Haswell", "Haswell") == \
+        "OpenBLAS core Haswell (pinned by OPENBLAS_CORETYPE=Haswell in the environment)"
+    assert B.openblas_text("SkylakeX", None) == "OpenBLAS core SkylakeX (chosen by OpenBLAS for this CPU)"
 
-    def broken():
-        raise ModuleNotFoundError("No module named 'tinygan.gans.nothing'")
-    bad = B.run_case(B.Case("broken", "models", 1.0, broken), repeat=1)
-    assert "ModuleNotFoundError" in bad.error
+
+# ---- the worker processes ------------------------------------------------------------------------------
+
+def test_child_env_gives_each_framework_its_own_defaults():
+    startup = B._startup_environ()
+    tg, th = B._child_env("tinygan", 2), B._child_env("torch", 2)
+    for env in (tg, th):
+        assert env.get("OMP_WAIT_POLICY") == startup.get("OMP_WAIT_POLICY")   # importing tinygan here set it
+        assert env.get("OPENBLAS_CORETYPE") == os.environ.get("OPENBLAS_CORETYPE")
+        assert env.get("MALLOC_MMAP_THRESHOLD_") == os.environ.get("MALLOC_MMAP_THRESHOLD_")   # nothing forced
+        assert env["OMP_NUM_THREADS"] == "2"
+    assert th["TINYGAN_HOST_MEMORY"] == "system"
+    assert tg.get("TINYGAN_HOST_MEMORY") == os.environ.get("TINYGAN_HOST_MEMORY")
+    assert B._child_command("tinygan", ["worker", "tinygan"])[1:] == ["-m", "tinygan.benchmarks", "worker", "tinygan"]
+    assert B._child_command("torch", ["worker", "torch"])[1:3] == ["-c", B._TORCH_FIRST]
+
+
+@pytest.fixture(scope="module")
+def tinygan_worker():
+    with B.start_workers(("tinygan",), quick=True) as workers:
+        yield workers
+
+
+def test_tinygan_worker_reports_its_environment(tinygan_worker):
+    from tinygan import host_memory
+    info = tinygan_worker["tinygan"].call("env")
+    assert info["framework"] == "tinygan" and info["pid"] != os.getpid()
+    assert info["torch"] is None                                   # the tinygan worker never imports torch
+    assert info["host_memory"] == host_memory.POLICY
+    assert info["omp_wait_policy"].startswith(os.environ.get("OMP_WAIT_POLICY", "passive"))
+    assert info["threads"]["numba"] >= 1
+    assert info["openblas_coretype"] == os.environ.get("OPENBLAS_CORETYPE")
+    assert B.worker_gemm_rate(tinygan_worker["tinygan"], n=64, repeat=2, quiet_cap=0.1)[0] > 0
+
+
+@pytest.mark.parametrize("which,pattern", [("ops", "batchnorm 1x2x2x512"), ("models", "mnist")])
+def test_tinygan_worker_times_an_op_and_a_model(tinygan_worker, which, pattern):
+    [case] = B.select_cases(which, quick=True, pattern=pattern)
+    row = B.run_case(case, tinygan_worker, repeat=2, quiet_cap=0.2)
+    d = row.derived(gemm_gflops=50.0)
+    assert not row.error and d["tinygan_ms"] > 0 and d["torch_ms"] is None
+    assert len(row.tinygan_s) == len(row.waits) == 2
+
+
+def test_a_failing_case_is_an_error_row_and_the_worker_goes_on(tinygan_worker):
+    bad = B.run_case(B.Case("no such case", "ops", None, None), tinygan_worker, repeat=1, quiet_cap=0.1)
+    assert bad.error.startswith("tinygan: LookupError") and not bad.tinygan_s
+    with pytest.raises(B.WorkerError, match="no case set up"):
+        tinygan_worker["tinygan"].sample(1)
+    [case] = B.select_cases("ops", quick=True, pattern="leaky_relu 1x4x4x512")
+    assert not B.run_case(case, tinygan_worker, repeat=1, quiet_cap=0.1).error
+
+
+def test_torch_worker_imports_torch_before_tinygan():
+    pytest.importorskip("torch")
+    with B.start_workers(("torch",), quick=True) as workers:
+        info = workers["torch"].call("env")
+    assert info["torch_imported_first"] and info["torch"]
+    assert info["host_memory"].startswith("system malloc")
+    assert "set by importing tinygan" not in info["omp_wait_policy"]
 
 
 def test_memory_formatting():
@@ -128,9 +205,13 @@ def test_cli_quick_tiny_case(tmp_path, capsys):
                    "--no-torch", "--no-memory", "--gemm-size", "256", "-q", "--json", str(out)])
     assert rc == 0
     text = capsys.readouterr().out
-    assert "GEMM floor" in text and "batchnorm 1x2x2x512" in text
+    assert "GEMM floor" in text and "batchnorm 1x2x2x512" in text and "OpenBLAS core" in text
     result = json.loads(out.read_text())
-    assert result["environment"]["gemm_gflops"] > 0
+    env = result["environment"]
+    assert env["gemm_gflops"] > 0 and list(env["workers"]) == ["tinygan"]
+    assert env["workers"]["tinygan"]["host_memory"] and env["workers"]["tinygan"]["omp_wait_policy"]
+    assert env["openblas_coretype"] == os.environ.get("OPENBLAS_CORETYPE")
+    assert env["quiet_wait"]["samples"] == 1
     assert [r["name"] for r in result["rows"]] == ["batchnorm 1x2x2x512"]
     assert result["rows"][0]["tinygan_ms"] > 0
 
@@ -160,7 +241,7 @@ def test_torch_reference_layers_match_tinygan(kind, h, k, s):
 
 
 def test_set_threads_reports_and_sets_blas():
-    info = B.set_threads(2, use_torch=False, blas=1)
+    info = B.set_threads(2, use_torch=False, blas_threads=1)
     try:
         assert info["numba"] >= 1
         if info["blas"] is not None:          # NumPy's OpenBLAS was found

@@ -11,8 +11,10 @@ def register(subparsers):
         "bench", help="benchmark ops and train steps against PyTorch CPU and the GEMM floor",
         description="Time forward+backward of every op at the book's shapes and one train step of each book "
                     "model, next to the GEMM floor (FLOPs / np.matmul rate measured in the same run) and, when "
-                    "PyTorch is installed, the same work in PyTorch timed alternately in the same run. Model "
-                    "runs also compare the peak memory of one train step (fresh subprocess per framework).")
+                    "PyTorch is installed, the same work in PyTorch timed alternately in the same run. Each "
+                    "framework runs in its own worker process with its own defaults, and every sample waits for "
+                    "a quiet machine first. Model runs also compare the peak memory of one train step (fresh "
+                    "subprocess per framework).")
     p.add_argument("--cases", choices=("ops", "models", "all"), default="all", help="which rows (default all)")
     p.add_argument("--repeat", type=int, default=None, metavar="N",
                    help="alternating samples per case (default 5 for ops, 3 for models, 3 with --quick)")
@@ -26,8 +28,8 @@ def register(subparsers):
     p.add_argument("--gemm-size", type=int, default=None, metavar="N",
                    help="side of the square float32 matmul that sets the floor (default 2048, 1024 with --quick)")
     p.add_argument("--gap", type=float, default=None, metavar="SECONDS",
-                   help="idle time before each timed sample so the other framework's spinning worker threads go "
-                        "quiet (default 0.05, 0.01 with --quick)")
+                   help="minimum idle time before each timed sample, before the wait for a quiet machine (less than "
+                        "10%% of CPU time busy, at most 1 s) (default 0.05, 0.01 with --quick)")
     p.add_argument("-k", "--filter", default=None, metavar="TEXT", help="only cases whose name contains TEXT")
     p.add_argument("--no-torch", action="store_true", help="do not time PyTorch even if it is installed")
     p.add_argument("--no-memory", action="store_true", help="skip the peak-memory subprocesses")

@@ -20,9 +20,25 @@ Columns
 FLOPs / the float32 ``np.matmul`` rate measured in the same run (the time it would take if every convolution
 ran at big-GEMM speed and nothing else cost anything), ``x floor`` = ms / floor. ``torch ms`` and ``x torch``:
 the same work in PyTorch, timed alternately with tinygan in the same run (t, T, t, T, ...), medians of
-``repeat`` samples each, with a short idle gap before each sample (worker threads of the framework that just ran
-keep spinning for a while and would slow the other down on a 2-core machine). Fast ops repeat the call inside a
-sample (the same count for both frameworks) so one sample lasts about 20 ms.
+``repeat`` samples each. Fast ops repeat the call inside a sample (the same count for both frameworks) so one
+sample lasts about 20 ms.
+
+How it is timed
+---------------
+Each framework runs in its own worker process (``python -m tinygan.benchmarks worker tinygan|torch``, JSON lines
+on stdin/stdout), in its own default configuration, as its users run it: importing tinygan sets
+``OMP_WAIT_POLICY=passive`` for its kernels and keeps freed memory for reuse (tinygan.host_memory), and in a
+shared process PyTorch would run under both (a torch Pix2Pix step took 589 ms under passive OpenMP, 530 ms with
+its defaults). So the torch worker imports torch, and sets its threads, before anything of tinygan, and runs with
+``TINYGAN_HOST_MEMORY=system``; the tinygan worker never imports torch. The parent only coordinates: it asks each
+worker to build the case by name, takes the warm-up calls and then the alternating samples, and every sample and
+the GEMM rate (``np.matmul`` in the tinygan worker, ``torch.mm`` in the torch one) is timed inside its worker.
+
+Before each sample the parent waits ``--gap`` seconds at least, then until the machine is quiet (less than 10% of
+all CPUs' time busy over a ~15 ms window of /proc/stat, at most 1 s): worker threads keep spinning after a parallel
+region (OpenBLAS up to ~2**28 cycles, ~80 ms; OpenMP for its spin count), and on a 2-core machine the spinning
+pool of the framework that just ran slowed the other one's samples by up to 2x. The header reports how long these
+waits took. A case that raises in a worker comes back as its row's error; a worker that dies is started again.
 
 The PyTorch reference does the same work: NCHW tensors; Keras 'same' padding reproduced exactly (symmetric
 padding inside the conv, an odd extra pixel through ``F.pad``; transposed convs crop like TensorFlow);
@@ -31,7 +47,9 @@ BatchNorm2d(eps=1e-3, momentum=0.01) in training mode; LeakyReLU(0.2); Dropout w
 rows also compare against ``fused=True``); BCE on sigmoid outputs (D loss weight 0.5 for Pix2Pix) plus
 100 x L1 for the Pix2Pix composite; D frozen in the composite step by ``requires_grad_(False)`` (no D weight
 gradients, gradients still flow through D to G); ``g.predict`` under ``torch.no_grad()``. Both frameworks use
-the same thread count (``torch.set_num_threads``, ``numba.set_num_threads`` and OpenBLAS's own setter).
+the same thread count (``torch.set_num_threads``, ``numba.set_num_threads`` and OpenBLAS's own setter). The
+header names NumPy's OpenBLAS kernel set and whether ``OPENBLAS_CORETYPE`` pins it (tinygan never sets that
+variable), tinygan's host memory policy and the OpenMP wait policy of each worker; the JSON has them too.
 
 FLOPs count only the GEMM work of convolutions and Dense layers (2*N*OH*OW*kh*kw*Cin*Cout for a conv; a
 transposed conv costs the same as the conv it is the adjoint of, counted on its input pixels). Forward +
@@ -42,14 +60,15 @@ BatchNorm, activations, losses and Adam are not counted (memory-bound; their col
 Peak memory
 -----------
 Each framework runs in a fresh subprocess (``python -m tinygan.benchmarks memory MODEL FRAMEWORK``; the two
-frameworks of one model side by side, since RSS is per process) with the same thread count and
-``MALLOC_MMAP_THRESHOLD_`` fixed at 128 KiB, so every large buffer of either framework is mmapped and its RSS
-goes away when it is freed. The subprocess notes its RSS after the imports, builds the models, runs two
-warm-up steps, resets the kernel's RSS high-water mark (``/proc/self/clear_refs``) and runs one
-step. ``peak`` = high-water RSS - RSS after imports (models, optimizer state, JIT residue and the step's
-transients: what the user pays for), ``step`` = high-water RSS - RSS before the step (the step's transients
-alone). For tinygan the ``tracemalloc`` peak of one more step is reported too (NumPy reports its buffers to
-tracemalloc; PyTorch does not, so it has no such column).
+frameworks of one model side by side, since RSS is per process) with the same thread count and, like the timing
+workers, its own defaults: tinygan keeps freed blocks in its heap for the next step, the torch child imports
+torch first and has glibc's default malloc (``TINYGAN_HOST_MEMORY=system``). The subprocess notes its RSS after
+the imports, builds the models, runs two warm-up steps, resets the kernel's RSS high-water mark
+(``/proc/self/clear_refs``) and runs one step. ``peak`` = high-water RSS - RSS after imports (models, optimizer
+state, JIT residue, the memory the malloc in use keeps and the step's transients: what the user pays for),
+``step`` = high-water RSS - RSS before the step (what the step adds on top; small for tinygan, whose warm-up
+steps have already faulted in the blocks it reuses). For tinygan the ``tracemalloc`` peak of one more step is
+reported too (NumPy reports its buffers to tracemalloc; PyTorch does not, so it has no such column).
 
 Running
 -------
@@ -58,12 +77,16 @@ Running
 experiment knob: OpenBLAS threads for tinygan different from ``--threads`` (on a shared 2-core machine
 OpenBLAS's 2-thread GEMMs can be many times slower than 1-thread ones; the PyTorch ratio is then no longer
 like for like in threads). The pytest-benchmark suite is
-``python -m pytest bench --benchmark-only [--bench-quick]`` (not part of the default test run).
+``python -m pytest bench --benchmark-only [--bench-quick]`` (not part of the default test run); pytest-benchmark
+owns its timing loop, so that suite times both frameworks in its own process (same quiet wait, but PyTorch then
+runs under tinygan's OpenMP and malloc policies; the header says so).
 """
 import argparse
-import ctypes
+import contextlib
 import dataclasses
 import gc
+import importlib
+import importlib.util
 import json
 import math
 import os
@@ -72,10 +95,13 @@ import re
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
 import warnings
 
 import numpy as np
+
+from .kernels import blas
 
 DEFAULT_THREADS = 2
 MODEL_NAMES = ("pix2pix", "dcgan_mnist", "dcgan_cifar10")
@@ -94,50 +120,17 @@ def torch_or_none():
     return torch
 
 
-def _openblas_lib():
-    """The OpenBLAS that NumPy loaded (read from /proc/self/maps), as a ctypes library, or None."""
-    try:
-        with open("/proc/self/maps") as fh:
-            paths = {line.split()[-1] for line in fh if "openblas" in line.lower() and line.split()[-1].startswith("/")}
-    except OSError:
-        return None
-    for path in sorted(paths):
-        try:
-            return ctypes.CDLL(path)
-        except OSError:
-            continue
-    return None
-
-
-_BLAS_PREFIXES = ("scipy_openblas_", "openblas_")
-_BLAS_SUFFIXES = ("64_", "")
-
-
-def _blas_fn(lib, name):
-    for prefix in _BLAS_PREFIXES:
-        for suffix in _BLAS_SUFFIXES:
-            fn = getattr(lib, f"{prefix}{name}{suffix}", None)
-            if fn is not None:
-                return fn
-    return None
-
-
-def set_threads(n, use_torch=True, blas=None):
-    """Use ``n`` threads in Numba, NumPy's OpenBLAS (``blas`` if given: an experiment knob; the comparison with
+def set_threads(n, use_torch=True, blas_threads=None):
+    """Use ``n`` threads in Numba, NumPy's OpenBLAS (``blas_threads`` if given: an experiment knob; the comparison with
     PyTorch is only like for like with the default) and (when installed and wanted) PyTorch; returns what each
     now uses."""
     import numba
     n = max(1, int(n))
     numba.set_num_threads(min(n, numba.config.NUMBA_NUM_THREADS))
     info = {"requested": n, "numba": numba.get_num_threads(), "blas": None, "torch": None}
-    lib = _openblas_lib()
+    lib = blas.numpy_openblas()
     if lib is not None:
-        setter, getter = _blas_fn(lib, "set_num_threads"), _blas_fn(lib, "get_num_threads")
-        if setter is not None:
-            setter(ctypes.c_int(max(1, int(blas or n))))
-        if getter is not None:
-            getter.restype = ctypes.c_int
-            info["blas"] = int(getter())
+        info["blas"] = blas.set_threads(lib, blas_threads or n)
     torch = torch_or_none() if use_torch else None
     if torch is not None:
         torch.set_num_threads(n)
@@ -164,30 +157,73 @@ def calibrate_inner(seconds, target=0.02, cap=50):
     return int(min(cap, max(1, target // seconds)))
 
 
-def alternating_median(fns, repeat, warmup=1, inner=None, gap=0.0):
-    """Time the callables in ``fns`` (name -> callable) alternately: a, b, a, b, ... ``repeat`` rounds after
-    ``warmup`` rounds. Returns ``({name: [seconds per call, ...]}, inner)``; take medians of the lists.
+def alternating_median(samplers, repeat, warmup=1, inner=None, pause=lambda: 0.0):
+    """Time the frameworks in ``samplers`` (name -> ``sample(inner)`` returning seconds per call) alternately:
+    a, b, a, b, ... ``repeat`` rounds after ``warmup`` rounds of one call each. ``inner`` (calls per sample, the
+    same for all) defaults to :func:`calibrate_inner` of the fastest warm-up call. ``pause()`` runs before every
+    call and returns the seconds it waited (see :func:`quiet_pause`).
 
-    ``gap`` seconds of idle time go before each sample: worker threads keep spinning for a while after a
-    parallel region (OpenBLAS up to ~2**28 cycles, OpenMP's spin count), and on a 2-core machine the spinning
-    pool of the framework that just ran would otherwise slow down the one timed next."""
-    warm = {name: None for name in fns}
+    Returns ``({name: [seconds per call, ...]}, inner, [seconds paused before each sample])``; take medians."""
+    warm = {}
     for _ in range(max(1, warmup)):
-        for name, fn in fns.items():
-            warm[name] = timed(fn)
+        for name, sample in samplers.items():
+            pause()
+            warm[name] = sample(1)
     if inner is None:
         inner = calibrate_inner(min(warm.values()))
-    samples = {name: [] for name in fns}
+    samples, waits = {name: [] for name in samplers}, []
     for _ in range(repeat):
-        for name, fn in fns.items():
-            if gap:
-                time.sleep(gap)
-            samples[name].append(timed(fn, inner))
-    return samples, inner
+        for name, sample in samplers.items():
+            waits.append(pause())
+            samples[name].append(sample(inner))
+    return samples, inner, waits
 
 
-def gemm_rate(n=2048, repeat=7, xp=np):
-    """Float32 ``matmul`` rate of two n x n matrices in GFLOP/s: per-sample rates (median is the rate)."""
+# ---- waiting for a quiet machine ----------------------------------------------------------------------
+
+QUIET_BUSY = 0.10     # a machine is quiet when less than this fraction of its CPU time is busy
+QUIET_CAP = 1.0       # seconds: the longest wait for it before a sample
+
+
+def _cpu_jiffies():
+    """(busy, total) CPU time of all CPUs so far, from /proc/stat's aggregate line; None where it cannot be read."""
+    try:
+        with open("/proc/stat") as fh:
+            fields = [int(v) for v in fh.readline().split()[1:9]]
+    except (OSError, ValueError):
+        return None
+    total = sum(fields)                 # user nice system idle iowait irq softirq steal (guest is inside user)
+    return total - fields[3] - fields[4], total
+
+
+def wait_quiet(max_seconds=QUIET_CAP, busy_below=QUIET_BUSY, window=0.015):
+    """Wait until the machine is quiet: a ``window`` in which less than ``busy_below`` of all CPUs' time was
+    busy, or ``max_seconds``. Returns the seconds waited.
+
+    Worker threads keep spinning after a parallel region (OpenBLAS up to ~2**28 cycles, ~80 ms; OpenMP its spin
+    count), and on a 2-core machine the spinning pool of the framework that just ran would slow down the one
+    timed next; any other process's load counts the same."""
+    t0 = time.perf_counter()
+    before = _cpu_jiffies()
+    while before is not None and time.perf_counter() - t0 < max_seconds:
+        time.sleep(window)
+        now = _cpu_jiffies()
+        busy, total = now[0] - before[0], now[1] - before[1]
+        if total > 0 and busy < busy_below * total:
+            break
+        before = now
+    return time.perf_counter() - t0
+
+
+def quiet_pause(gap=0.0, max_seconds=QUIET_CAP):
+    """The pause before a timed sample: ``gap`` seconds of idle time at least, then :func:`wait_quiet`; returns
+    the seconds ``wait_quiet`` took."""
+    time.sleep(gap)
+    return wait_quiet(max_seconds)
+
+
+def gemm_rate(n=2048, repeat=7):
+    """Float32 ``np.matmul`` rate of two n x n matrices in GFLOP/s: per-sample rates (median is the rate)."""
     rng = np.random.default_rng(0)
     a = rng.standard_normal((n, n), dtype=np.float32)
     b = rng.standard_normal((n, n), dtype=np.float32)
@@ -197,6 +233,7 @@ def gemm_rate(n=2048, repeat=7, xp=np):
 
 
 def torch_gemm_rate(n=2048, repeat=7):
+    """The same for ``torch.mm`` (an empty list without torch)."""
     torch = torch_or_none()
     if torch is None:
         return []
@@ -693,7 +730,6 @@ def make_tinygan_step(model, quick=False):
 
         return _quiet(step), _keras_params(d) + _keras_params(g)
 
-    import importlib
     mod = importlib.import_module(f"tinygan.gans.{model}")
     n = sz["batch"]
     half = n // 2
@@ -930,6 +966,8 @@ def select_cases(which="all", quick=False, pattern=None):
 
 @dataclasses.dataclass
 class Row:
+    """One timed case: seconds per call of each sample (tinygan's, torch's), calls per sample, the seconds waited
+    for a quiet machine before each sample, and the error or note that went with it."""
     name: str
     group: str
     flops: float | None
@@ -938,6 +976,7 @@ class Row:
     inner: int = 1
     error: str = ""
     note: str = ""
+    waits: list = dataclasses.field(default_factory=list)
 
     @property
     def tinygan_median(self):
@@ -953,7 +992,8 @@ class Row:
                "torch_ms": T and T * 1e3, "gflops": None, "floor_ms": None, "x_floor": None, "x_torch": None,
                "calls_per_sample": self.inner, "samples": len(self.tinygan_s), "error": self.error, "note": self.note,
                "tinygan_samples_ms": [s * 1e3 for s in self.tinygan_s],
-               "torch_samples_ms": [s * 1e3 for s in self.torch_s]}
+               "torch_samples_ms": [s * 1e3 for s in self.torch_s],
+               "quiet_wait_ms": [s * 1e3 for s in self.waits]}
         if t and self.flops:
             out["gflops"] = self.flops / t / 1e9
             if gemm_gflops:
@@ -969,32 +1009,281 @@ def _short_error(exc):
     return text[:110]
 
 
-DEFAULT_GAP = {True: 0.01, False: 0.05}      # quick: full -> seconds idle before each timed sample
+DEFAULT_GAP = {True: 0.01, False: 0.05}      # quick: full -> minimum seconds idle before each timed sample
 
 
-def run_case(case, repeat, use_torch=True, warmup=1, gap=0.0):
-    """Build the case's callables, time them alternately, free them. Errors become the row's ``error``."""
-    gc.collect()
+# ---- worker processes ------------------------------------------------------------------------------
+
+# The torch worker's entry point: torch, and with it its OpenMP runtime (which reads OMP_WAIT_POLICY once, as it
+# loads), comes in before the tinygan package, whose import sets OMP_WAIT_POLICY=passive for tinygan's kernels.
+_TORCH_FIRST = ("import os, runpy, torch; torch.set_num_threads(int(os.environ['OMP_NUM_THREADS'])); "
+                "runpy.run_module('tinygan.benchmarks', run_name='__main__', alter_sys=True)")
+_IMPORT_DEFAULTS = ("OMP_WAIT_POLICY",)      # what importing tinygan sets in os.environ (kernels/__init__.py)
+
+
+def torch_installed():
+    """Whether torch can be imported, found without importing it (the parent process only coordinates)."""
+    return importlib.util.find_spec("torch") is not None
+
+
+def _imported_before(first, second):
+    """True when module ``first`` was imported before ``second`` (or ``second`` not at all): sys.modules keeps
+    insertion order."""
+    names = list(sys.modules)
+    return first in names and (second not in names or names.index(first) < names.index(second))
+
+
+def _startup_environ():
+    """This process's environment as it started: /proc/self/environ keeps it, while os.environ has since taken
+    the defaults tinygan's import sets. os.environ where /proc cannot be read."""
     try:
-        tg = case.make_tinygan()
-    except Exception as exc:  # a module not landed yet, an op that fails: report, don't abort the table
-        return Row(case.name, case.group, case.flops, [], [], error="tinygan: " + _short_error(exc))
-    fns = {"tinygan": tg}
-    note = ""
-    if use_torch and case.make_torch is not None and torch_or_none() is not None:
-        try:
-            fns["torch"] = case.make_torch()
-        except Exception as exc:
-            note = "torch: " + _short_error(exc)
-    try:
-        samples, inner = alternating_median(fns, repeat, warmup=warmup, gap=gap if len(fns) > 1 else 0.0)
-    except Exception as exc:
-        return Row(case.name, case.group, case.flops, [], [], error="tinygan: " + _short_error(exc))
-    finally:
-        del fns, tg
+        with open("/proc/self/environ", "rb") as fh:
+            raw = fh.read()
+    except OSError:
+        return dict(os.environ)
+    return dict(entry.decode(errors="surrogateescape").partition("=")[::2] for entry in raw.split(b"\0") if entry)
+
+
+def _child_command(framework, args):
+    """argv of a benchmark subprocess of ``framework`` running ``python -m tinygan.benchmarks ARGS``; the torch
+    one imports torch first (see _TORCH_FIRST)."""
+    entry = ["-c", _TORCH_FIRST] if framework == "torch" else ["-m", "tinygan.benchmarks"]
+    return [sys.executable, *entry, *args]
+
+
+def _options(quick, threads, blas_threads):
+    """The options every benchmark subprocess takes."""
+    return (["--threads", str(threads)] + (["--quick"] if quick else [])
+            + (["--blas-threads", str(blas_threads)] if blas_threads else []))
+
+
+def _child_env(framework, threads, blas_threads=None):
+    """Environment of a benchmark subprocess: the user's, with the defaults tinygan's import set in this process
+    taken back (each framework applies its own), the thread counts, and for torch TINYGAN_HOST_MEMORY=system so
+    that tinygan's malloc policy (tinygan.host_memory) stays out of its process. OPENBLAS_CORETYPE and the rest
+    pass through as the user set them."""
+    env = dict(os.environ, OMP_NUM_THREADS=str(threads), OPENBLAS_NUM_THREADS=str(blas_threads or threads),
+               NUMBA_NUM_THREADS=str(max(threads, 1)))
+    startup = _startup_environ()
+    for key in _IMPORT_DEFAULTS:
+        env.pop(key, None)
+        if key in startup:
+            env[key] = startup[key]
+    if framework == "torch":
+        env["TINYGAN_HOST_MEMORY"] = "system"
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    env["PYTHONPATH"] = root + os.pathsep + env.get("PYTHONPATH", "")
+    return env
+
+
+def omp_wait_policy(framework):
+    """The OMP_WAIT_POLICY ``framework``'s OpenMP runtime read when it loaded, and where it came from."""
+    startup = _startup_environ().get("OMP_WAIT_POLICY")
+    loaded_first = framework == "torch" and _imported_before("torch", "tinygan")
+    value = startup if loaded_first else os.environ.get("OMP_WAIT_POLICY")
+    if value is None:
+        return "unset (OpenMP default)"
+    return f"{value} ({'environment' if value == startup else 'set by importing tinygan'})"
+
+
+def worker_info(framework, threads_info):
+    """What ``framework``'s process runs with: versions (``torch``: the torch loaded in this process, None in the
+    tinygan worker, which never imports it), threads, OpenMP wait policy, tinygan's host memory policy and the
+    kernel set of NumPy's OpenBLAS (pinned or not by OPENBLAS_CORETYPE)."""
+    import numba
+
+    from . import host_memory
+    lib = blas.numpy_openblas()
+    info = {"framework": framework, "pid": os.getpid(), "python": platform.python_version(), "numpy": np.__version__,
+            "numba": numba.__version__, "torch": getattr(sys.modules.get("torch"), "__version__", None),
+            "threads": threads_info,
+            "omp_wait_policy": omp_wait_policy(framework), "host_memory": host_memory.POLICY,
+            "openblas_core": blas.corename(lib) if lib is not None else None,
+            "openblas_coretype": os.environ.get("OPENBLAS_CORETYPE")}
+    if framework == "torch":
+        info["torch_imported_first"] = _imported_before("torch", "tinygan")
+    return info
+
+
+class CaseServer:
+    """The worker's side of the protocol (see :func:`serve`): one case set up at a time, in one framework."""
+
+    def __init__(self, framework, quick, threads_info):
+        self.framework, self.quick, self.threads_info = framework, quick, threads_info
+        self.cases = None
+        self.fn = None
+
+    def cmd_env(self):
+        return worker_info(self.framework, self.threads_info)
+
+    def cmd_gemm(self, n, repeat):
+        rate = torch_gemm_rate if self.framework == "torch" else gemm_rate
+        return {"rates": rate(n, repeat)}
+
+    def cmd_setup(self, case):
+        """Build this framework's callable of the case named ``case`` in select_cases (the parent's list)."""
+        self.cmd_free()
+        if self.cases is None:
+            self.cases = {c.name: c for c in select_cases("all", self.quick)}
+        if case not in self.cases:
+            raise LookupError(f"no case named {case!r}")
+        make = self.cases[case].make_torch if self.framework == "torch" else self.cases[case].make_tinygan
+        if make is None:
+            raise LookupError(f"{case!r} has no {self.framework} version")
+        self.fn = make()
+        return {}
+
+    def cmd_sample(self, inner=1):
+        if self.fn is None:
+            raise RuntimeError("no case set up")
+        return {"seconds": timed(self.fn, inner)}
+
+    def cmd_free(self):
+        self.fn = None
         gc.collect()
-    return Row(case.name, case.group, case.flops, samples["tinygan"], samples.get("torch", []), inner, note=note)
+        return {}
 
+
+def serve(framework, quick, threads_info, stdin, stdout):
+    """The worker's loop: one JSON command per line on ``stdin``, one JSON reply per line on ``stdout``.
+
+    Commands (``{"cmd": NAME, ...arguments}``): ``env`` (:func:`worker_info`), ``gemm`` (n, repeat: GFLOP/s
+    samples of ``np.matmul``, of ``torch.mm`` in the torch worker), ``setup`` (case: build the named case's
+    callable), ``sample`` (inner: seconds per call over ``inner`` calls; the parent's first samples are the
+    warm-up), ``free``, ``quit``. A command that raises answers ``{"error": ...}`` and the worker goes on."""
+    server = CaseServer(framework, quick, threads_info)
+    for line in stdin:
+        request = json.loads(line)
+        name = request.pop("cmd")
+        if name == "quit":
+            break
+        try:
+            reply = getattr(server, f"cmd_{name}")(**request)
+        except Exception as exc:      # the case's own error: report it, stay up for the next case
+            reply = {"error": _short_error(exc)}
+        stdout.write(json.dumps(reply) + "\n")
+        stdout.flush()
+
+
+class WorkerError(RuntimeError):
+    """A worker answered an error or died; the message starts with the framework's name."""
+
+
+class Worker:
+    """The parent's handle on one framework's worker process (``python -m tinygan.benchmarks worker FRAMEWORK``)."""
+
+    def __init__(self, framework, quick=False, threads=DEFAULT_THREADS, blas_threads=None):
+        self.framework = framework
+        self.command = _child_command(framework, ["worker", framework, *_options(quick, threads, blas_threads)])
+        self.env = _child_env(framework, threads, blas_threads)
+        self.start()
+
+    def start(self):
+        """Start the process; its stderr goes to a file, whose last line explains a death."""
+        self.stderr = tempfile.TemporaryFile("w+")
+        self.proc = subprocess.Popen(self.command, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=self.stderr,
+                                     text=True, env=self.env)
+
+    def call(self, cmd, **args):
+        """Send one command and return its reply. A worker that died is started again first."""
+        if self.proc.poll() is not None:
+            self.close()
+            self.start()
+        try:
+            self.proc.stdin.write(json.dumps({"cmd": cmd, **args}) + "\n")
+            self.proc.stdin.flush()
+            line = self.proc.stdout.readline()
+        except BrokenPipeError:
+            line = ""
+        if not line:
+            raise WorkerError(f"{self.framework}: worker died ({self._last_words()})")
+        reply = json.loads(line)
+        if "error" in reply:
+            raise WorkerError(f"{self.framework}: {reply['error']}")
+        return reply
+
+    def sample(self, inner):
+        return self.call("sample", inner=inner)["seconds"]
+
+    def _last_words(self):
+        try:
+            status = self.proc.wait(timeout=5)
+        except subprocess.TimeoutExpired:
+            status = "still running"
+        self.stderr.seek(0)
+        lines = self.stderr.read().strip().splitlines()
+        return f"exit status {status}" + (f": {lines[-1][:110]}" if lines else "")
+
+    def close(self):
+        """Ask the worker to quit; terminate it if it does not (a Ctrl-C may leave it in the middle of a command)."""
+        try:
+            self.proc.stdin.write(json.dumps({"cmd": "quit"}) + "\n")
+            self.proc.stdin.close()
+            self.proc.wait(timeout=2)
+        except (OSError, subprocess.TimeoutExpired):
+            self.proc.terminate()
+            self.proc.wait()
+        self.proc.stdout.close()
+        self.stderr.close()
+
+
+@contextlib.contextmanager
+def start_workers(frameworks, quick=False, threads=DEFAULT_THREADS, blas_threads=None):
+    """One :class:`Worker` per framework, as a dict; every one is stopped however the block ends (Ctrl-C too)."""
+    workers = {}
+    try:
+        for framework in frameworks:
+            workers[framework] = Worker(framework, quick, threads, blas_threads)
+        yield workers
+    finally:
+        for worker in workers.values():
+            worker.close()
+
+
+def run_case(case, workers, repeat, warmup=1, gap=0.0, quiet_cap=QUIET_CAP):
+    """Set ``case`` up in each framework's worker, time them alternately with a quiet pause before each sample,
+    free it. When tinygan fails (to build or to run the case) the error becomes the row's ``error``; torch failing
+    to build it becomes a ``note`` and the row keeps tinygan's time."""
+    ready, note = {}, ""
+    try:
+        for framework, worker in workers.items():
+            try:
+                worker.call("setup", case=case.name)
+            except WorkerError as exc:
+                if framework == "tinygan":
+                    return Row(case.name, case.group, case.flops, [], [], error=str(exc))
+                note = str(exc)
+                continue
+            ready[framework] = worker
+        try:
+            samples, inner, waits = alternating_median({fw: w.sample for fw, w in ready.items()}, repeat, warmup,
+                                                       pause=lambda: quiet_pause(gap, quiet_cap))
+        except WorkerError as exc:
+            return Row(case.name, case.group, case.flops, [], [], error=str(exc))
+        return Row(case.name, case.group, case.flops, samples["tinygan"], samples.get("torch", []), inner,
+                   note=note, waits=waits)
+    finally:
+        for worker in ready.values():
+            with contextlib.suppress(WorkerError):
+                worker.call("free")
+
+
+def worker_gemm_rate(worker, n, repeat, quiet_cap=QUIET_CAP):
+    """GFLOP/s samples of the worker's float32 GEMM (np.matmul or torch.mm), measured on a quiet machine."""
+    wait_quiet(quiet_cap)
+    return worker.call("gemm", n=n, repeat=repeat)["rates"]
+
+
+def quiet_summary(rows):
+    """How long the samples of ``rows`` waited for a quiet machine: median and max ms, and how many hit the cap."""
+    waits = [w for r in rows for w in r.waits]
+    if not waits:
+        return None
+    return {"samples": len(waits), "median_ms": statistics.median(waits) * 1e3, "max_ms": max(waits) * 1e3,
+            "capped": sum(w >= QUIET_CAP for w in waits), "cap_s": QUIET_CAP, "busy_below": QUIET_BUSY}
+
+
+# ---- the table ---------------------------------------------------------------------------------------
 
 def _fmt(v, spec, width):
     return f"{'-':>{width}}" if v is None else f"{v:{width}{spec}}"
@@ -1039,8 +1328,8 @@ def format_memory(mem_rows):
         lines.append(f"{m['name']:<30}  {_fmt(tg.get('peak_mib'), '.0f', 11)}  {_fmt(th.get('peak_mib'), '.0f', 9)}  "
                      f"{_fmt(ratio, '.2f', 7)}  {_fmt(tg.get('step_mib'), '.0f', 11)}  "
                      f"{_fmt(th.get('step_mib'), '.0f', 10)}  {_fmt(tg.get('tracemalloc_mib'), '.0f', 14)}")
-    lines.append("(MiB above the RSS after imports, fresh subprocess per framework; 'step' = above the RSS "
-                 "just before the measured step)")
+    lines.append("(MiB above the RSS after imports, fresh subprocess per framework with its own malloc and OpenMP "
+                 "defaults; 'step' = above the RSS just before the measured step)")
     return "\n".join(lines)
 
 
@@ -1063,11 +1352,8 @@ def _reset_hwm():
 
 def memory_child(model, framework, quick, threads, blas_threads=None):
     """Runs inside the subprocess: returns the measurement dict (see the module docstring)."""
-    set_threads(threads, use_torch=framework == "torch", blas=blas_threads)
-    if framework == "torch":
-        torch_or_none()
-    else:                          # the imports belong to the baseline
-        import importlib
+    set_threads(threads, use_torch=framework == "torch", blas_threads=blas_threads)
+    if framework == "tinygan":     # the imports belong to the baseline (the torch child imported torch first)
         importlib.import_module(f"tinygan.gans.{model}")
     gc.collect()
     rss_imports = _proc_status("VmRSS")
@@ -1093,19 +1379,6 @@ def memory_child(model, framework, quick, threads, blas_threads=None):
     return out
 
 
-def _memory_cmd(model, framework, quick, threads, blas_threads=None):
-    cmd = [sys.executable, "-m", "tinygan.benchmarks", "memory", model, framework, "--threads", str(threads)]
-    return cmd + (["--quick"] if quick else []) + (["--blas-threads", str(blas_threads)] if blas_threads else [])
-
-
-def _memory_env(threads):
-    env = dict(os.environ, MALLOC_MMAP_THRESHOLD_="131072", OMP_NUM_THREADS=str(threads),
-               OPENBLAS_NUM_THREADS=str(threads), NUMBA_NUM_THREADS=str(max(threads, 1)))
-    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-    env["PYTHONPATH"] = root + os.pathsep + env.get("PYTHONPATH", "")
-    return env
-
-
 def _memory_result(proc, stdout, stderr):
     lines = [ln for ln in stdout.splitlines() if ln.startswith("{")]
     if lines:
@@ -1121,10 +1394,10 @@ def measure_memory(models, frameworks=("tinygan", "torch"), quick=False, threads
     The frameworks of one model run side by side (RSS is per process, so they do not disturb each other's
     numbers; the models run one after the other to bound the machine's memory). Returns {model: {framework: dict}}.
     """
-    out = {}
+    out, options = {}, _options(quick, threads, blas_threads)
     for model in models:
-        procs = {fw: subprocess.Popen(_memory_cmd(model, fw, quick, threads, blas_threads), stdout=subprocess.PIPE,
-                                      stderr=subprocess.PIPE, text=True, env=_memory_env(threads))
+        procs = {fw: subprocess.Popen(_child_command(fw, ["memory", model, fw, *options]), stdout=subprocess.PIPE,
+                                      stderr=subprocess.PIPE, text=True, env=_child_env(fw, threads, blas_threads))
                  for fw in frameworks}
         out[model] = {}
         for fw, proc in procs.items():
@@ -1139,7 +1412,7 @@ def measure_memory(models, frameworks=("tinygan", "torch"), quick=False, threads
 
 
 def memory_rows(models, quick=False, threads=DEFAULT_THREADS, use_torch=True, blas_threads=None):
-    frameworks = ("tinygan", "torch") if use_torch and torch_or_none() is not None else ("tinygan",)
+    frameworks = ("tinygan", "torch") if use_torch and torch_installed() else ("tinygan",)
     measured = measure_memory(models, frameworks, quick, threads, blas_threads=blas_threads)
     return [{"name": model_label(model, quick), "model": model, **measured[model]} for model in models]
 
@@ -1151,7 +1424,7 @@ def profile_step(model, quick=False, top=15, sort="tottime", threads=DEFAULT_THR
     import cProfile
     import io
     import pstats
-    set_threads(threads, use_torch=False, blas=blas_threads)
+    set_threads(threads, use_torch=False, blas_threads=blas_threads)
     step, _ = make_tinygan_step(model, quick)
     step()
     prof = cProfile.Profile()
@@ -1167,14 +1440,21 @@ def profile_step(model, quick=False, top=15, sort="tottime", threads=DEFAULT_THR
 
 # ---- the whole benchmark ---------------------------------------------------------------------------
 
-def environment(threads_info, gemm, gemm_torch, quick, repeat):
-    torch = sys.modules.get("torch")     # only when this run used it
-    import numba
-    return {"python": platform.python_version(), "numpy": np.__version__, "numba": numba.__version__,
-            "torch": getattr(torch, "__version__", None), "machine": platform.machine(), "cpus": os.cpu_count(),
-            "threads": threads_info, "gemm_gflops": statistics.median(gemm) if gemm else None,
-            "gemm_samples": gemm, "torch_gemm_gflops": statistics.median(gemm_torch) if gemm_torch else None,
-            "quick": quick, "repeat": repeat, "loadavg_end": _loadavg()}
+SEPARATE_WORKERS = "one worker process per framework, each with its own defaults"
+
+
+def environment(workers, gemm, gemm_torch, quick, repeat, gap=None, rows=(), layout=SEPARATE_WORKERS):
+    """The run's environment for the header and the JSON: ``workers`` is {framework: :func:`worker_info`}."""
+    tg, th = workers["tinygan"], workers.get("torch") or {}
+    return {"python": tg["python"], "numpy": tg["numpy"], "numba": tg["numba"], "torch": th.get("torch"),
+            "machine": platform.machine(), "cpus": os.cpu_count(), "layout": layout, "workers": workers,
+            "threads": {"numba": tg["threads"]["numba"], "blas": tg["threads"]["blas"],
+                        "torch": (th.get("threads") or {}).get("torch")},
+            "openblas_core": tg["openblas_core"], "openblas_coretype": tg["openblas_coretype"],
+            "gemm_gflops": statistics.median(gemm) if gemm else None, "gemm_samples": gemm,
+            "torch_gemm_gflops": statistics.median(gemm_torch) if gemm_torch else None,
+            "quick": quick, "repeat": repeat, "gap_s": gap, "quiet_wait": quiet_summary(rows),
+            "loadavg_end": _loadavg()}
 
 
 def _loadavg():
@@ -1184,50 +1464,97 @@ def _loadavg():
         return None
 
 
+def openblas_text(core, coretype):
+    """'OpenBLAS core Haswell (pinned by OPENBLAS_CORETYPE=Haswell in the environment)' and the like."""
+    if core is None:
+        return "OpenBLAS core unknown (NumPy's BLAS does not say)"
+    how = (f"pinned by OPENBLAS_CORETYPE={coretype} in the environment" if coretype
+           else "chosen by OpenBLAS for this CPU")
+    return f"OpenBLAS core {core} ({how})"
+
+
+def _pause_text(env):
+    """What came before each sample: the idle gap and the wait for a quiet machine, with how long it took."""
+    text = "before each sample: " + (f"{env['gap_s'] * 1e3:.0f} ms idle, then " if env.get("gap_s") else "")
+    text += f"a wait for a quiet machine (< {QUIET_BUSY:.0%} of CPU time busy, at most {QUIET_CAP:g} s)"
+    q = env.get("quiet_wait")
+    if q:
+        text += (f": median {q['median_ms']:.0f} ms, max {q['max_ms']:.0f} ms, {q['capped']} of {q['samples']} "
+                 "samples at the cap")
+    return text
+
+
 def header_text(env):
     t = env["threads"]
     lines = [f"tinygan bench  (numpy {env['numpy']}, numba {env['numba']}, torch {env['torch'] or 'not used'}, "
              f"{env['cpus']} CPUs; threads numba={t['numba']} blas={t['blas'] if t['blas'] is not None else '?'} "
              f"torch={t['torch'] if t['torch'] is not None else '-'})",
-             f"GEMM floor: np.matmul float32 {env['gemm_gflops']:.1f} GFLOP/s (median of "
-             f"{len(env['gemm_samples'])} samples, {min(env['gemm_samples']):.0f}-{max(env['gemm_samples']):.0f}, "
-             "measured before and after the cases)"]
+             f"{env['layout']}:"]
+    for name, info in env["workers"].items():
+        lines.append(f"  {name + ':':<8} OpenMP wait policy {info['omp_wait_policy']}; host memory: "
+                     f"{info['host_memory']}")
+    lines.append(openblas_text(env["openblas_core"], env["openblas_coretype"]))
+    lines.append(f"GEMM floor: np.matmul float32 {env['gemm_gflops']:.1f} GFLOP/s (median of "
+                 f"{len(env['gemm_samples'])} samples, {min(env['gemm_samples']):.0f}-{max(env['gemm_samples']):.0f}, "
+                 "measured before and after the cases)")
     if env["torch_gemm_gflops"]:
         lines.append(f"            torch.mm float32 {env['torch_gemm_gflops']:.1f} GFLOP/s (same run, for reference)")
-    lines.append(f"{'quick shapes' if env['quick'] else 'book shapes'}; medians of {env['repeat']} alternating "
-                 "samples (tinygan, torch, tinygan, ...)"
-                 + (f", {env['gap_s'] * 1e3:.0f} ms idle before each" if env.get("gap_s") else "")
-                 + "; x torch = tinygan / torch")
+    lines.append(f"{'quick shapes' if env['quick'] else 'book shapes'}; medians of {env['repeat']} alternating samples "
+                 "(tinygan, torch, tinygan, ...); x torch = tinygan / torch")
+    lines.append(_pause_text(env))
     if env.get("loadavg_end"):
         lines.append(f"machine load average at the end (1/5/15 min): {env['loadavg_end']} on {env['cpus']} CPUs "
                      "(other processes share these cores; only same-run ratios count)")
     return "\n".join(lines)
 
 
-def run_benchmarks(cases="all", repeat=None, quick=False, threads=DEFAULT_THREADS, use_torch=True, pattern=None,
-                   memory=True, gemm_size=None, gap=None, blas_threads=None, log=print):
-    """Run the selected cases and (for models) the peak-memory comparison. Returns a JSON-able dict and the
-    printed text. ``log`` gets progress lines."""
-    threads_info = set_threads(threads, use_torch, blas=blas_threads)
-    use_torch = use_torch and torch_or_none() is not None
-    gemm_n, gemm_rep = (1024, 10) if quick else (2048, 7)
-    gemm_n = gemm_size or gemm_n
-    gemm = gemm_rate(gemm_n, gemm_rep)
-    gemm_torch = torch_gemm_rate(gemm_n, 3) if use_torch else []
-    selected = select_cases(cases, quick, pattern)
+def _timed_rows(selected, workers, repeat, quick, gap, gemm_rate_now, log):
+    """Run each selected case in the workers, logging one progress line per case."""
     rows = []
     for i, case in enumerate(selected):
         rep = repeat or (3 if quick else (5 if case.group == "ops" else 3))
         t0 = time.perf_counter()
-        row = run_case(case, rep, use_torch, gap=DEFAULT_GAP[quick] if gap is None else gap)
+        row = run_case(case, workers, rep, gap=gap)
         rows.append(row)
-        d = row.derived(statistics.median(gemm))
+        d = row.derived(gemm_rate_now)
         summary = row.error or (f"{d['tinygan_ms']:.2f} ms"
-                                + (f", torch {d['torch_ms']:.2f} ms" if d["torch_ms"] else ""))
+                                + (f", torch {d['torch_ms']:.2f} ms" if d["torch_ms"] else "")
+                                + f"; quiet wait median {statistics.median(row.waits) * 1e3:.0f} ms")
         log(f"[{i + 1}/{len(selected)}] {case.name}: {summary}  ({time.perf_counter() - t0:.1f} s)")
-    gemm += gemm_rate(gemm_n, gemm_rep)
-    env = environment(threads_info, gemm, gemm_torch, quick, repeat or ("3" if quick else "5 (ops) / 3 (models)"))
-    env["gap_s"] = DEFAULT_GAP[quick] if gap is None else gap
+    return rows
+
+
+def _start_info(workers, log):
+    """Each worker's :func:`worker_info`; a torch worker that cannot start is dropped with a log line."""
+    info = {}
+    for framework, worker in list(workers.items()):
+        try:
+            info[framework] = worker.call("env")
+        except WorkerError as exc:
+            if framework == "tinygan":
+                raise
+            log(f"{exc}; timing tinygan alone")
+            worker.close()
+            del workers[framework]
+    return info
+
+
+def run_benchmarks(cases="all", repeat=None, quick=False, threads=DEFAULT_THREADS, use_torch=True, pattern=None,
+                   memory=True, gemm_size=None, gap=None, blas_threads=None, log=print):
+    """Run the selected cases in one worker process per framework and (for models) the peak-memory comparison.
+    Returns a JSON-able dict and the printed text. ``log`` gets progress lines."""
+    frameworks = ("tinygan", "torch") if use_torch and torch_installed() else ("tinygan",)
+    gap = DEFAULT_GAP[quick] if gap is None else gap
+    gemm_n, gemm_rep = (1024, 10) if quick else (2048, 7)
+    gemm_n = gemm_size or gemm_n
+    selected = select_cases(cases, quick, pattern)
+    with start_workers(frameworks, quick, threads, blas_threads) as workers:
+        info = _start_info(workers, log)
+        gemm = worker_gemm_rate(workers["tinygan"], gemm_n, gemm_rep)
+        gemm_torch = worker_gemm_rate(workers["torch"], gemm_n, 3) if "torch" in workers else []
+        rows = _timed_rows(selected, workers, repeat, quick, gap, statistics.median(gemm), log)
+        gemm += worker_gemm_rate(workers["tinygan"], gemm_n, gemm_rep)
+    env = environment(info, gemm, gemm_torch, quick, repeat or ("3" if quick else "5 (ops) / 3 (models)"), gap, rows)
     rate = env["gemm_gflops"]
     mem = []
     models = sorted({c.model for c in selected if c.model}, key=MODEL_NAMES.index)
@@ -1236,7 +1563,7 @@ def run_benchmarks(cases="all", repeat=None, quick=False, threads=DEFAULT_THREAD
     if memory and models:
         log("peak memory: " + ", ".join(models))
         t0 = time.perf_counter()
-        mem = memory_rows(models, quick, threads, use_torch, blas_threads)
+        mem = memory_rows(models, quick, threads, "torch" in workers, blas_threads)
         log(f"peak memory done ({time.perf_counter() - t0:.1f} s)")
     text = header_text(env) + "\n\n" + format_table(rows, rate)
     if mem:
@@ -1245,16 +1572,40 @@ def run_benchmarks(cases="all", repeat=None, quick=False, threads=DEFAULT_THREAD
     return result, text
 
 
-def _main(argv=None):
+# ---- the subprocesses' entry point -----------------------------------------------------------------
+
+def _parser():
     parser = argparse.ArgumentParser(prog="python -m tinygan.benchmarks")
     sub = parser.add_subparsers(dest="cmd", required=True)
     mem = sub.add_parser("memory", help="(internal) peak memory of one train step, printed as JSON")
     mem.add_argument("model", choices=MODEL_NAMES)
-    mem.add_argument("framework", choices=("tinygan", "torch"))
-    mem.add_argument("--quick", action="store_true")
-    mem.add_argument("--threads", type=int, default=DEFAULT_THREADS)
-    mem.add_argument("--blas-threads", type=int, default=None)
-    args = parser.parse_args(argv)
+    worker = sub.add_parser("worker", help="(internal) time cases for the parent: JSON lines on stdin/stdout")
+    for p in (mem, worker):
+        p.add_argument("framework", choices=("tinygan", "torch"))
+        p.add_argument("--quick", action="store_true")
+        p.add_argument("--threads", type=int, default=DEFAULT_THREADS)
+        p.add_argument("--blas-threads", type=int, default=None)
+    return parser
+
+
+def _run_worker(args):
+    """Serve the parent on stdin/stdout, with file descriptor 1 pointed at stderr so that nothing else (a print,
+    a C library's message) can get into the replies."""
+    replies = os.fdopen(os.dup(1), "w")
+    os.dup2(2, 1)
+    threads_info = set_threads(args.threads, use_torch=args.framework == "torch", blas_threads=args.blas_threads)
+    serve(args.framework, args.quick, threads_info, sys.stdin, replies)
+    return 0
+
+
+def _main(argv=None):
+    argv = sys.argv[1:] if argv is None else argv
+    args = _parser().parse_args(argv)
+    if args.framework == "torch" and not _imported_before("torch", "tinygan"):
+        # started as `python -m tinygan.benchmarks`, which imports the tinygan package first: start over, torch first
+        os.execve(sys.executable, _child_command("torch", argv), _child_env("torch", args.threads, args.blas_threads))
+    if args.cmd == "worker":
+        return _run_worker(args)
     try:
         print(json.dumps(memory_child(args.model, args.framework, args.quick, args.threads, args.blas_threads)))
     except Exception as exc:
