@@ -240,13 +240,14 @@ def adam_update(p, g, m, v, lr_t, b1, b2, eps):
 # ---- losses -------------------------------------------------------------------------------------
 
 def binary_crossentropy_reference(y_true, y_pred, eps=1e-7):
-    """Keras 2.2 / TensorFlow: clip, back to logits, sigmoid_cross_entropy_with_logits; per element."""
+    """Keras 2.2 / TensorFlow: clip, back to logits z, then ``softplus(z) - z * t`` with softplus in TF's stable
+    form ``max(z, 0) + log1p(exp(-|z|))``; per element, rounded step by step as ``ops.binary_crossentropy``."""
     mod, dt = _xp(y_pred), y_pred.dtype.type
     t = y_true.astype(y_pred.dtype, copy=False)
     lo = dt(eps)
     p = mod.clip(y_pred, lo, dt(1) - lo)
     z = mod.log(p / (dt(1) - p))
-    return mod.maximum(z, dt(0)) - z * t + mod.log1p(mod.exp(-mod.abs(z)))
+    return (mod.maximum(z, dt(0)) + mod.log1p(mod.exp(-mod.abs(z)))) - z * t
 
 
 def binary_crossentropy_grad_reference(y_true, y_pred, g, eps=1e-7):

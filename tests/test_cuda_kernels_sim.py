@@ -272,7 +272,7 @@ else:
         want = dispatch.dropout_apply_reference(x, keep, scale)
         np.testing.assert_array_equal(celem.dropout_apply(x, keep, scale), want)
         assert np.isnan(want[0, 0])  # x * 0 keeps NaN, like the reference multiply
-        fmask = keep.astype(dtype) * dtype(scale)  # what ops.dropout builds today
+        fmask = keep.astype(dtype) * dtype(scale)  # a pre-scaled float mask
         np.testing.assert_array_equal(celem.dropout_apply(x, fmask), x * fmask)
         np.testing.assert_array_equal(celem.dropout_apply(x, keep.astype(np.int8), scale), want)
         with pytest.raises(ValueError, match="differ in shape"):
@@ -450,6 +450,65 @@ else:
             np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-5)
         assert {"centered_sums", "channel_affine", "channel_affine2"} <= set(cuda_calls)
 
+    @pytest.mark.parametrize("noise_shape", [None, (None, 1, 5)])
+    @pytest.mark.parametrize("dtype", DTYPES)
+    def test_dropout_op_through_the_cuda_kernel_matches_cpu_bitwise(cuda_calls, dtype, noise_shape):
+        """ops.dropout forward and backward with the same seeded mask: the CUDA kernel for a full mask (one call
+        each way), the array code for a noise_shape mask, both bit for bit the CPU result."""
+        import tinygan as tg
+        from tinygan import random as tg_random
+        from tinygan.ops.random import dropout
+
+        rng = _rng(19)
+        x, g = (rng.standard_normal((3, 4, 5)).astype(dtype) for _ in range(2))
+
+        def run():
+            tg_random.seed(7)
+            xt = tg.Tensor(x, requires_grad=True)
+            y = dropout(xt, 0.4, noise_shape=noise_shape)
+            y.backward(tg.Tensor(g))
+            return y.numpy(), xt.grad.numpy()
+
+        got = run()
+        with dispatch.use("auto"):
+            want = run()
+        for a, b in zip(got, want):
+            assert a.dtype == dtype
+            np.testing.assert_array_equal(a, b)
+        assert cuda_calls == ({} if noise_shape else {"dropout_apply": 2})
+
+    LOSS_KERNELS = {"binary_crossentropy": {"binary_crossentropy", "binary_crossentropy_grad"},
+                    "mean_squared_error": {"mean_squared_error_rows"},
+                    "mean_absolute_error": {"mean_absolute_error_rows"}}
+
+    @pytest.mark.parametrize("loss", sorted(LOSS_KERNELS))
+    @pytest.mark.parametrize("dtype", DTYPES)
+    def test_loss_ops_through_the_cuda_kernels_match_cpu(cuda_calls, dtype, loss):
+        """The loss op's value, its gradients in y_true and y_pred, and the second derivatives of the y_pred
+        gradient (BCE's goes through the gradient kernel again), in 'cuda' mode against the CPU."""
+        import tinygan as tg
+        from tinygan import ops
+
+        t, p = _bce_data(dtype)
+        rng = _rng(20)
+        g, u = rng.standard_normal(p.shape[0]).astype(dtype), rng.standard_normal(p.shape).astype(dtype)
+
+        def run():
+            tt, pt = tg.Tensor(t, requires_grad=True), tg.Tensor(p, requires_grad=True)
+            out = getattr(ops, loss)(tt, pt)
+            gt, gp = tg.grad(out, [tt, pt], grad_outputs=tg.Tensor(g), create_graph=True)
+            return [out, gt, gp] + tg.grad(ops.sum(gp * tg.Tensor(u)), [tt, pt])
+
+        got = [a.numpy() for a in run()]
+        with dispatch.use("auto"):
+            want = [a.numpy() for a in run()]
+        # the simulator evaluates math.log/exp in double precision, so float32 results differ in the last bits
+        tol = _tol(dtype) if dtype == np.float64 else dict(rtol=1e-5, atol=1e-6)
+        for name, a, b in zip(["value", "d/dt", "d/dp", "d2/dp dt", "d2/dp2"], got, want):
+            assert a.dtype == dtype
+            np.testing.assert_allclose(a, b, err_msg=name, **tol)
+        assert set(cuda_calls) == LOSS_KERNELS[loss]
+
     def test_ops_train_step_through_cuda_kernels_matches_cpu(cuda_calls):
         """A conv -> batch norm -> leaky_relu -> conv -> sigmoid -> BCE step, forward and backward, with the
         kernels in 'cuda' mode against the same step on the CPU kernels. Whatever the ops route through
@@ -480,3 +539,4 @@ else:
         for a, b in zip(got, want):
             np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-5)
         print("kernels.cuda functions the ops reached:", dict(sorted(cuda_calls.items())) or "none (ops not wired)")
+        assert {"binary_crossentropy", "binary_crossentropy_grad"} <= set(cuda_calls)

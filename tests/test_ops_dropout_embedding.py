@@ -37,6 +37,36 @@ def test_dropout_gradient_is_the_mask():
     np.testing.assert_allclose(x.grad.numpy(), g * mask, rtol=1e-12)
 
 
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("noise_shape", [None, (None, 1, 5)])
+def test_dropout_forward_and_backward_are_bitwise_the_numpy_formula(dtype, noise_shape):
+    """The mask is ``random(shape) >= rate`` from the seeded generator, applied as ``x * (keep * scale)`` in x's
+    dtype, forward and backward: the values dropout had before it went through kernels.dispatch."""
+    rng = np.random.default_rng(5)
+    x = tg.Tensor(rng.standard_normal((3, 4, 5)).astype(dtype), requires_grad=True)
+    g = rng.standard_normal(x.shape).astype(dtype)
+    tg_random.seed(21)
+    y = dropout(x, 0.35, noise_shape=noise_shape)
+    y.backward(tg.Tensor(g))
+    keep = np.random.default_rng(21).random((3, 1, 5) if noise_shape else x.shape) >= 0.35
+    mask = keep.astype(dtype) * dtype(1 / (1 - 0.35))
+    assert y.dtype == x.grad.dtype == dtype
+    np.testing.assert_array_equal(y.numpy(), x.numpy() * mask)
+    np.testing.assert_array_equal(x.grad.numpy(), g * mask)
+
+
+def _seeded_dropout(x):
+    tg_random.seed(4)
+    return dropout(x, 0.4)
+
+
+def test_dropout_gradcheck_first_and_second_order():
+    rng = np.random.default_rng(6)
+    x, u = rng.standard_normal((3, 4)), rng.standard_normal((3, 4))
+    assert tg.gradcheck(_seeded_dropout, [x])
+    assert tg.gradcheck(lambda u, x: tg.grad(_seeded_dropout(x), x, grad_outputs=u, create_graph=True), [u, x])
+
+
 def test_dropout_off_is_identity():
     x = tg.Tensor(np.ones((3, 4)), requires_grad=True)
     assert dropout(x, 0.5, training=False) is x

@@ -118,6 +118,73 @@ def test_no_gradient_through_the_clip_and_none_from_mae_at_equality():
     np.testing.assert_array_equal(g.numpy(), [[0.0, 0.5]])
 
 
+def _bce_inputs(dtype):
+    """Probabilities at and beyond the clip bounds, hard and soft (label-smoothed) targets, weights g per row."""
+    r = np.random.default_rng(7)
+    p = r.uniform(0, 1, (4, 6)).astype(dtype)
+    eps = dtype(1e-7)
+    p[0] = [0.0, 1.0, eps, dtype(1) - eps, 1e-9, 1 - 1e-9]
+    t = (r.random(p.shape) > 0.5).astype(dtype)
+    t[1:3] = r.uniform(0, 1, (2, 6))
+    return t, p, r.standard_normal(4).astype(dtype)
+
+
+@pytest.mark.parametrize("dtype, rtol", [(np.float32, 1e-6), (np.float64, 1e-12)])
+def test_bce_value_and_gradients_are_the_keras_formula(dtype, rtol):
+    """Value: Keras' logit form step by step in the dtype, as the op computed it before it went through
+    kernels.dispatch. Gradients: the exact derivative (evaluated in float64): g/n (q - t) / (q (1 - q)) in p,
+    zero where the clip clipped and passing at the bounds, and -g/n * z in t."""
+    t, p, g = _bce_inputs(dtype)
+    one, lo = dtype(1), dtype(1e-7)
+    q = np.clip(p, lo, one - lo)
+    z = np.log(q / (one - q))
+    want = ((np.maximum(z, 0) + np.log1p(np.exp(-np.abs(z)))) - z * t).sum(-1) / dtype(p.shape[-1])
+    tt, pt = tg.Tensor(t, requires_grad=True), tg.Tensor(p, requires_grad=True)
+    loss = ops.binary_crossentropy(tt, pt)
+    assert loss.dtype == dtype
+    np.testing.assert_allclose(loss.numpy(), want, rtol=rtol)
+    loss.backward(tg.Tensor(g))
+    q64, t64, gn = q.astype(np.float64), t.astype(np.float64), g[:, None].astype(np.float64) / p.shape[-1]
+    inside = (p >= lo) & (p <= one - lo)
+    assert inside[0].tolist() == [False, False, True, True, False, False]
+    np.testing.assert_allclose(pt.grad.numpy(), np.where(inside, gn * (q64 - t64) / (q64 * (1 - q64)), 0), rtol=rtol)
+    np.testing.assert_allclose(tt.grad.numpy(), -gn * np.log(q64 / (1 - q64)), rtol=rtol)
+    assert pt.grad.dtype == tt.grad.dtype == dtype
+
+
+@pytest.mark.parametrize("dtype, rtol", [(np.float32, 1e-6), (np.float64, 1e-12)])
+def test_mse_mae_values_and_gradients_are_the_numpy_formula(dtype, rtol):
+    r = np.random.default_rng(8)
+    p, t = r.standard_normal((2, 3, 5)).astype(dtype), r.standard_normal((2, 3, 5)).astype(dtype)
+    t[0, 0, :2] = p[0, 0, :2]  # MAE's gradient is 0 where p == t
+    g = r.standard_normal((2, 3)).astype(dtype)
+    d = p - t
+    for loss, value, slope in ((ops.mse, d * d, 2 * d), (ops.mae, np.abs(d), np.sign(d))):
+        tt, pt = tg.Tensor(t, requires_grad=True), tg.Tensor(p, requires_grad=True)
+        out = loss(tt, pt)
+        np.testing.assert_allclose(out.numpy(), value.sum(-1) / dtype(5), rtol=rtol)
+        out.backward(tg.Tensor(g))
+        np.testing.assert_allclose(pt.grad.numpy(), g[..., None] / dtype(5) * slope, rtol=rtol)
+        np.testing.assert_allclose(tt.grad.numpy(), -pt.grad.numpy(), rtol=0)
+        assert out.dtype == pt.grad.dtype == dtype
+
+
+SECOND_ORDER = [
+    (ops.binary_crossentropy, lambda s: rng.uniform(0.1, 0.9, s), lambda s: rng.uniform(0, 1, s)),
+    (ops.mean_squared_error, lambda s: rng.standard_normal(s), lambda s: rng.standard_normal(s)),
+    (ops.mean_absolute_error, lambda s: rng.standard_normal(s) + 3, lambda s: rng.standard_normal(s)),
+]
+
+
+@pytest.mark.parametrize("wrt", [0, 1])
+@pytest.mark.parametrize("loss, make_pred, make_true", SECOND_ORDER)
+def test_loss_second_derivatives(loss, make_pred, make_true, wrt):
+    """d/d(u, t, p) of the gradient (weighted by u) in t or p: what a gradient penalty differentiates."""
+    def first(u, t, p):
+        return tg.grad(loss(t, p), (t, p)[wrt], grad_outputs=u, create_graph=True)
+    assert tg.gradcheck(first, [rng.standard_normal(3), make_true((3, 4)), make_pred((3, 4))])
+
+
 def test_loss_shape_mistakes_raise_op_error():
     with pytest.raises(tg.OpError, match=r"binary_crossentropy: y_true has shape \(4,\) but y_pred has shape \(4, 1\)"):
         ops.binary_crossentropy(np.zeros(4), t32(np.full((4, 1), 0.5)))

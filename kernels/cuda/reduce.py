@@ -2,8 +2,9 @@
 
 * ``binary_crossentropy(y_true, y_pred, eps=1e-7)`` -> the per-element loss, TensorFlow backend
   numerics of Keras 2.2: ``p = clip(y_pred, eps, 1 - eps); z = log(p / (1 - p))``, then
-  ``max(z, 0) - z * t + log1p(exp(-|z|))`` (``sigmoid_cross_entropy_with_logits``). The op takes the
-  mean over the last axis. One pass instead of the ~9 launches (and temporaries) of the op graph.
+  ``(max(z, 0) + log1p(exp(-|z|))) - z * t`` (``sigmoid_cross_entropy_with_logits``, summed in the order
+  ``ops.binary_crossentropy`` uses: softplus(z) - z*t). The op takes the mean over the last axis. One
+  pass instead of the ~9 launches (and temporaries) of the op graph.
 * ``binary_crossentropy_grad(y_true, y_pred, g, eps=1e-7)`` -> ``g * dloss/dy_pred``:
   ``g * (p - t) / (p * (1 - p))`` where ``eps <= y_pred <= 1 - eps``, 0 where the clip clipped
   (TensorFlow's clip_by_value gradient passes at the bounds and is zero outside them).
@@ -31,7 +32,7 @@ def _bce_kernel(t, p, lo, hi, one, zero, out):
             q = hi
         z = math.log(q / (one - q))
         relu_z = z if z > zero else zero
-        out[i] = relu_z - z * t[i] + math.log1p(math.exp(-abs(z)))
+        out[i] = (relu_z + math.log1p(math.exp(-abs(z)))) - z * t[i]  # softplus(z) - z*t, the op's order
 
 
 @cuda.jit
