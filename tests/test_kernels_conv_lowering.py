@@ -66,6 +66,9 @@ def test_blocked_lowering_equals_plain_lowering(x_shape, k_shape, strides, pads,
                                ref_grad_input(g, w, x_shape, *strides, pads), rtol=1e-10, atol=1e-12)
     np.testing.assert_allclose(cl.conv2d_grad_weight(x, g, *k_shape[:2], *strides, pads),
                                ref_grad_weight(x, g, *k_shape[:2], *strides, pads), rtol=1e-10, atol=1e-12)
+    y_both, dw_both = cl.conv2d_forward_and_grad_weight(x, w, g, *strides, pads)
+    np.testing.assert_allclose(y_both, y, rtol=1e-10, atol=1e-12)
+    np.testing.assert_allclose(dw_both, ref_grad_weight(x, g, *k_shape[:2], *strides, pads), rtol=1e-10, atol=1e-12)
 
 
 def test_float32_stays_float32_and_matches():

@@ -147,6 +147,32 @@ def test_conv_transpose2d_second_order():
     tg.gradcheck(first_grad, [rng.standard_normal((1, 3, 3, 2)), rng.standard_normal((4, 4, 2, 2))])
 
 
+def test_conv_transpose2d_backward_shares_one_im2col_and_matches_the_recorded_path(monkeypatch):
+    """A plain backward takes both gradients of a transposed conv from one im2col band
+    (conv2d_forward_and_grad_weight); recording the graph (create_graph) takes the two separate ops.
+    Both give the same numbers."""
+    from tinygan.kernels import conv_lowering
+    x = rng.standard_normal((2, 5, 4, 6)).astype(np.float32)
+    w = rng.standard_normal((4, 4, 3, 6)).astype(np.float32)
+    g = rng.standard_normal((2, 10, 8, 3)).astype(np.float32)
+    calls = []
+    fused = conv_lowering.conv2d_forward_and_grad_weight
+    monkeypatch.setattr(conv_lowering, "conv2d_forward_and_grad_weight", lambda *a: calls.append(1) or fused(*a))
+
+    def grads(create_graph):
+        xt, wt = tg.Tensor(x, requires_grad=True), tg.Tensor(w, requires_grad=True)
+        y = ops.conv_transpose2d(xt, wt, strides=2, padding="same")
+        return [t.numpy() for t in tg.grad(y, [xt, wt], grad_outputs=[tg.Tensor(g)], create_graph=create_graph)]
+
+    plain = grads(False)
+    assert calls == [1]
+    recorded = grads(True)
+    assert calls == [1]
+    for p, r in zip(plain, recorded):
+        assert p.dtype == np.float32
+        np.testing.assert_allclose(p, r, rtol=1e-5, atol=1e-5)
+
+
 def test_reference_lowering_gives_the_same_conv_and_gradients():
     """The array-code path (what a GPU without CUDA kernels runs) against the Numba one."""
     x, w = rng.standard_normal((2, 6, 5, 3)), rng.standard_normal((4, 4, 3, 2))

@@ -12,7 +12,7 @@ uses the pads of the conv it is the adjoint of.
 """
 import numpy
 
-from ..autograd.tensor import Function, OpError, as_tensor
+from ..autograd.tensor import Function, OpError, Tensor, as_tensor, is_grad_enabled
 from ..kernels import conv_lowering, dispatch
 from .shape import sum_to
 
@@ -69,10 +69,15 @@ class Conv2DGradInput(Function):
     def backward(self, gx):
         g, w = self.inputs[:2]
         geom = dict(strides=self.strides, pads=self.pads)
+        bias = sum_to(gx, self.inputs[2].shape) if len(self.inputs) > 2 and self.needs_grad[2] else None
+        if self.needs_grad[0] and self.needs_grad[1] and not is_grad_enabled() and _on_cpu(gx.data, w.data, g.data):
+            # Plain backward (no graph to record): both products from one im2col of gx.
+            dg, dw = conv_lowering.conv2d_forward_and_grad_weight(gx.data, w.data, g.data, *self.strides, self.pads)
+            return Tensor(dg, _copy=False), Tensor(dw, _copy=False), bias
         # <col2im(g w^T), gx> = <g, conv(gx, w)>, so both gradients come from the forward conv.
         return (Conv2D.apply(gx, w, **geom) if self.needs_grad[0] else None,
                 Conv2DGradWeight.apply(gx, g, ksize=w.shape[:2], **geom) if self.needs_grad[1] else None,
-                sum_to(gx, self.inputs[2].shape) if len(self.inputs) > 2 and self.needs_grad[2] else None)
+                bias)
 
 
 class Conv2DGradWeight(Function):
