@@ -205,3 +205,31 @@ def test_bad_arguments_raise_op_error_naming_op_and_fix(call, words):
         call()
     for word in words:
         assert word in str(info.value)
+
+
+@pytest.mark.parametrize("op, w_shape", [(ops.conv2d, (3, 3, 2, 3)), (ops.conv_transpose2d, (4, 4, 3, 2))])
+def test_leaky_alpha_fuses_the_activation_without_changing_numbers(op, w_shape):
+    """op(..., leaky_alpha=a) == leaky_relu(op(...), a) in value and gradients, as one graph node whose
+    inputs are x, w, b alone (no pre-activation kept); its gradients pass gradcheck to second order."""
+    x, w, b = rng.standard_normal((2, 5, 4, 2)), rng.standard_normal(w_shape), rng.standard_normal(w_shape[2 + (op is ops.conv2d)])
+
+    def both(fused):
+        ts = [tg.Tensor(a, requires_grad=True) for a in (x, w, b)]
+        y = op(*ts, strides=2, padding="same", leaky_alpha=0.2) if fused else \
+            ops.leaky_relu(op(*ts, strides=2, padding="same"), 0.2)
+        return y, [y.numpy(), *[t.numpy() for t in tg.grad(_square_sum(y), ts)]]
+
+    y, fused = both(True)
+    assert [type(t) for t in y._node.inputs] == [tg.Tensor] * 3 and all(t._node is None for t in y._node.inputs)
+    for f, u in zip(fused, both(False)[1]):
+        np.testing.assert_allclose(f, u, rtol=1e-12, atol=1e-12)
+    tg.gradcheck(lambda x, w, b: op(x, w, b, strides=2, padding="same", leaky_alpha=0.2), [x, w, b])
+
+    def first_grad(x, w):
+        return tg.grad(_square_sum(op(x, w, strides=2, padding="same", leaky_alpha=0.2)), w, create_graph=True)
+    tg.gradcheck(first_grad, [x, w])
+
+
+def test_leaky_alpha_must_be_non_negative():
+    with pytest.raises(OpError, match="leaky_alpha must be >= 0"):
+        ops.conv2d(np.zeros((1, 4, 4, 1)), np.zeros((3, 3, 1, 2)), leaky_alpha=-0.1)

@@ -128,6 +128,7 @@ class Network(Layer):
         keep = {id(x) for x in self.outputs}
         self._steps = [(node, [k for k, i in last_use.items() if i == n and k not in keep])
                        for n, node in enumerate(steps)]
+        self._fusions = _leaky_fusions(steps, keep)
 
     # ---- layers and weights ------------------------------------------------------------------
     @property
@@ -224,9 +225,19 @@ class Network(Layer):
     def _run_graph(self, inputs, training, run):
         values = {id(x): t for x, t in zip(self.inputs, inputs)}
         free = not is_grad_enabled()
-        for node, dead in self._steps:
+        fused = set()
+        for n, (node, dead) in enumerate(self._steps):
+            if n in fused:
+                continue
             forced = node.arguments.get("training")
             xs = [values[id(x)] for x in node.input_tensors]
+            if n in self._fusions:
+                later, alpha = self._fusions[n]
+                y = node.outbound_layer.fused_leaky_relu(unpack(xs), alpha)
+                if y is not None:
+                    values[id(self._steps[later][0].output_tensors[0])] = y
+                    fused.add(later)
+                    continue
             outs = node.outbound_layer._execute(unpack(xs), training if forced is None else bool(forced), run)
             for x, t in zip(node.output_tensors, to_list(outs)):
                 values[id(x)] = t
@@ -268,3 +279,24 @@ class Network(Layer):
         from .saving import load_weights
         load_weights(self, filepath)
 
+
+def _leaky_fusions(steps, keep):
+    """{conv step: (LeakyReLU step, alpha)} for every convolution whose output goes only into a LeakyReLU
+    (alpha >= 0) of this network and is not one of its outputs: the network runs such a pair as one op
+    (``fused_leaky_relu``), which keeps no pre-activation for the backward. Numbers are unchanged."""
+    consumers = {}
+    for n, node in enumerate(steps):
+        for x in node.input_tensors:
+            consumers.setdefault(id(x), []).append(n)
+    fusions = {}
+    for n, node in enumerate(steps):
+        if not hasattr(node.outbound_layer, "fused_leaky_relu") or len(node.output_tensors) != 1:
+            continue
+        out = id(node.output_tensors[0])
+        users = consumers.get(out, [])
+        if out in keep or len(users) != 1:
+            continue
+        alpha = getattr(steps[users[0]].outbound_layer, "fusable_alpha", None)
+        if alpha is not None and len(steps[users[0]].input_tensors) == 1:
+            fusions[n] = (users[0], alpha)
+    return fusions

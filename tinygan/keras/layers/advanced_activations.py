@@ -13,6 +13,11 @@ class LeakyReLU(Layer):
     def call(self, inputs, training=False):
         return ops.leaky_relu(inputs, self.alpha)
 
+    @property
+    def fusable_alpha(self):
+        """The slope a convolution before this layer may apply itself (None: not fusable, see ops.conv2d)."""
+        return self.alpha if self.alpha >= 0 else None
+
     def get_config(self):
         return {**super().get_config(), "alpha": self.alpha}
 

@@ -61,6 +61,19 @@ class _Conv(Layer):
     def _kernel_shape(self, channels):
         raise NotImplementedError
 
+    def conv(self, inputs, leaky_alpha=None):
+        raise NotImplementedError
+
+    def call(self, inputs, training=False):
+        return self.activation(self.conv(inputs))
+
+    def fused_leaky_relu(self, inputs, alpha):
+        """LeakyReLU(alpha)(self(inputs)) in one op, or None where this layer cannot fuse it (an activation of
+        its own)."""
+        if self.activation is not activations.linear:
+            return None
+        return self.conv(inputs, leaky_alpha=alpha)
+
     def build(self, input_shape):
         channels = input_shape[-1]
         if channels is None:
@@ -86,8 +99,9 @@ class Conv2D(_Conv):
     def _kernel_shape(self, channels):
         return self.kernel_size + (channels, self.filters)
 
-    def call(self, inputs, training=False):
-        return self.activation(ops.conv2d(inputs, self.kernel, self.bias, self.strides, self.padding))
+    def conv(self, inputs, leaky_alpha=None):
+        """The convolution alone (``leaky_alpha``: with a LeakyReLU fused in, see Network's fusion)."""
+        return ops.conv2d(inputs, self.kernel, self.bias, self.strides, self.padding, leaky_alpha=leaky_alpha)
 
     def compute_output_shape(self, input_shape):
         n, h, w, _ = input_shape
@@ -104,8 +118,10 @@ class Conv2DTranspose(_Conv):
     def _kernel_shape(self, channels):
         return self.kernel_size + (self.filters, channels)
 
-    def call(self, inputs, training=False):
-        return self.activation(ops.conv_transpose2d(inputs, self.kernel, self.bias, self.strides, self.padding))
+    def conv(self, inputs, leaky_alpha=None):
+        """The transposed convolution alone (``leaky_alpha``: with a LeakyReLU fused in)."""
+        return ops.conv_transpose2d(inputs, self.kernel, self.bias, self.strides, self.padding,
+                                    leaky_alpha=leaky_alpha)
 
     def compute_output_shape(self, input_shape):
         n, h, w, _ = input_shape
