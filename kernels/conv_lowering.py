@@ -249,18 +249,19 @@ def conv2d_grad_input(g, w, x_shape, sh, sw, pads, b=None):
     g2d = g.reshape(-1, cout).astype(dtype, copy=False)
     if _is_pointwise(kh, kw, sh, sw, pads):
         x = numpy.matmul(g2d, w2d_t).reshape(x_shape)
-    else:
-        k = kh * kw * cin
-        x = numpy.zeros(x_shape, dtype)
-        band = _band_rows(n * oh, ow, k, x.itemsize)
-        buf = _scratch(band * ow * k, dtype)
-        for r0 in range(0, n * oh, band):
-            r1 = min(r0 + band, n * oh)
-            cols = buf[:(r1 - r0) * ow * k].reshape(-1, k)
-            numpy.matmul(g2d[r0 * ow:r1 * ow], w2d_t, out=cols)
-            _col2im_rows(cols, kh, kw, sh, sw, pads[0], pads[2], oh, ow, r0, r1, x)
-    if b is not None:
-        x += b
+        if b is not None:
+            x += b
+        return x
+    k = kh * kw * cin
+    x = numpy.empty(x_shape, dtype)
+    x[...] = 0 if b is None else b          # col2im adds onto the bias: one pass, not zeros and then += b
+    band = _band_rows(n * oh, ow, k, x.itemsize)
+    buf = _scratch(band * ow * k, dtype)
+    for r0 in range(0, n * oh, band):
+        r1 = min(r0 + band, n * oh)
+        cols = buf[:(r1 - r0) * ow * k].reshape(-1, k)
+        numpy.matmul(g2d[r0 * ow:r1 * ow], w2d_t, out=cols)
+        _col2im_rows(cols, kh, kw, sh, sw, pads[0], pads[2], oh, ow, r0, r1, x)
     return x
 
 

@@ -1,4 +1,5 @@
 """tinygan: a framework-free deep-learning engine for GANs (NumPy autograd, Numba/CUDA kernels, Keras-2 front)."""
+from . import kernels  # noqa: I001  first: its thread defaults must be set before NumPy loads OpenBLAS
 from . import backend, host_memory, ops
 from .autograd import Function, OpError, Tensor, grad, no_grad, ones, tensor, zeros
 from .backend import get_device, set_default_dtype, set_device

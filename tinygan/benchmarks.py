@@ -1018,7 +1018,7 @@ DEFAULT_GAP = {True: 0.01, False: 0.05}      # quick: full -> minimum seconds id
 # loads), comes in before the tinygan package, whose import sets OMP_WAIT_POLICY=passive for tinygan's kernels.
 _TORCH_FIRST = ("import os, runpy, torch; torch.set_num_threads(int(os.environ['OMP_NUM_THREADS'])); "
                 "runpy.run_module('tinygan.benchmarks', run_name='__main__', alter_sys=True)")
-_IMPORT_DEFAULTS = ("OMP_WAIT_POLICY",)      # what importing tinygan sets in os.environ (kernels/__init__.py)
+_IMPORT_DEFAULTS = ("OMP_WAIT_POLICY", "OPENBLAS_THREAD_TIMEOUT")  # what importing tinygan sets (kernels/__init__.py)
 
 
 def torch_installed():
@@ -1086,6 +1086,15 @@ def omp_wait_policy(framework):
     return f"{value} ({'environment' if value == startup else 'set by importing tinygan'})"
 
 
+def openblas_thread_timeout():
+    """The OPENBLAS_THREAD_TIMEOUT this process's OpenBLAS read when it loaded, and where it came from."""
+    from . import kernels
+    value = os.environ.get("OPENBLAS_THREAD_TIMEOUT")
+    if value is None:
+        return "unset (OpenBLAS default, 2**28 cycles)"
+    return f"{value} ({'set by importing tinygan' if kernels.BLAS_TIMEOUT_SET else 'environment'})"
+
+
 def worker_info(framework, threads_info):
     """What ``framework``'s process runs with: versions (``torch``: the torch loaded in this process, None in the
     tinygan worker, which never imports it), threads, OpenMP wait policy, tinygan's host memory policy and the
@@ -1099,7 +1108,8 @@ def worker_info(framework, threads_info):
             "threads": threads_info,
             "omp_wait_policy": omp_wait_policy(framework), "host_memory": host_memory.POLICY,
             "openblas_core": blas.corename(lib) if lib is not None else None,
-            "openblas_coretype": os.environ.get("OPENBLAS_CORETYPE")}
+            "openblas_coretype": os.environ.get("OPENBLAS_CORETYPE"),
+            "openblas_thread_timeout": openblas_thread_timeout()}
     if framework == "torch":
         info["torch_imported_first"] = _imported_before("torch", "tinygan")
     return info
@@ -1493,6 +1503,8 @@ def header_text(env):
     for name, info in env["workers"].items():
         lines.append(f"  {name + ':':<8} OpenMP wait policy {info['omp_wait_policy']}; host memory: "
                      f"{info['host_memory']}")
+        if name == "tinygan":
+            lines.append(f"  {'':<8} OpenBLAS thread timeout {info['openblas_thread_timeout']}")
     lines.append(openblas_text(env["openblas_core"], env["openblas_coretype"]))
     lines.append(f"GEMM floor: np.matmul float32 {env['gemm_gflops']:.1f} GFLOP/s (median of "
                  f"{len(env['gemm_samples'])} samples, {min(env['gemm_samples']):.0f}-{max(env['gemm_samples']):.0f}, "
