@@ -38,7 +38,9 @@ Before each sample the parent waits ``--gap`` seconds at least, then until the m
 all CPUs' time busy over a ~15 ms window of /proc/stat, at most 1 s): worker threads keep spinning after a parallel
 region (OpenBLAS up to ~2**28 cycles, ~80 ms; OpenMP for its spin count), and on a 2-core machine the spinning
 pool of the framework that just ran slowed the other one's samples by up to 2x. The header reports how long these
-waits took. A case that raises in a worker comes back as its row's error; a worker that dies is started again.
+waits took. Each sample then makes one untimed call before its timed ones: after an idle spell the first call pays
+a wake-up cost that back-to-back training steps never see (on this project's VM about 25 ms after 0.2 s of idle,
+in both frameworks; a 6 ms op was timed at 14-32 ms without it). A case that raises in a worker comes back as its row's error; a worker that dies is started again.
 
 The PyTorch reference does the same work: NCHW tensors; Keras 'same' padding reproduced exactly (symmetric
 padding inside the conv, an odd extra pixel through ``F.pad``; transposed convs crop like TensorFlow);
@@ -1144,8 +1146,12 @@ class CaseServer:
         return {}
 
     def cmd_sample(self, inner=1):
+        """Seconds per call over ``inner`` timed calls, after one untimed call: the parent has just let the
+        machine idle (gap, quiet wait), and the first call after an idle spell pays a wake-up cost that
+        back-to-back training steps never see (on this VM ~25 ms after 0.2 s idle, in both frameworks)."""
         if self.fn is None:
             raise RuntimeError("no case set up")
+        self.fn()
         return {"seconds": timed(self.fn, inner)}
 
     def cmd_free(self):
