@@ -1,8 +1,10 @@
-"""A network runs Conv2D/Conv2DTranspose -> LeakyReLU pairs as one op (ops.conv2d(..., leaky_alpha)): only where
-the conv's output goes nowhere else, and with the same numbers as running the two layers one after the other."""
+"""A network runs Conv2D/Conv2DTranspose/BatchNormalization/InstanceNormalization -> LeakyReLU pairs as one op
+(``leaky_alpha`` of the conv and norm ops): only where the first layer's output goes nowhere else, and with the
+same numbers (outputs, updates, moving statistics) as running the two layers one after the other."""
 import numpy as np
 
-from tinygan.keras.layers import Conv2D, Conv2DTranspose, Input, LeakyReLU
+from tinygan.keras.layers import (BatchNormalization, Conv2D, Conv2DTranspose, Input, InstanceNormalization,
+                                  LeakyReLU)
 from tinygan.keras.models import Model
 from tinygan.keras.optimizers import SGD
 
@@ -20,7 +22,9 @@ def _model():
     d = LeakyReLU(-0.5)(Conv2D(2, 1, name="conv_d")(c))                # negative slope: not fusable
     e = LeakyReLU(0.2)(Conv2D(2, 3, padding="same", activation="tanh", name="conv_e")(c2))  # own activation
     f = LeakyReLU(0.2, name="fused_f")(Conv2DTranspose(2, 4, strides=2, padding="same", name="convt_f")(a))
-    return Model(inp, [b_pre, d, e, f])
+    g = LeakyReLU(0.2)(BatchNormalization(name="bn_g")(Conv2D(3, 3, padding="same", name="conv_g")(f)))
+    h = LeakyReLU(0.2)(InstanceNormalization(axis=-1, name="in_h")(Conv2D(3, 3, padding="same", name="conv_h")(f)))
+    return Model(inp, [b_pre, d, e, f, g, h])
 
 
 def _pair():
@@ -35,7 +39,7 @@ def _pair():
 def test_only_the_pairs_that_may_fuse_are_fused():
     fused, _ = _pair()
     names = {fused._steps[conv][0].outbound_layer.name for conv in fused._fusions}
-    assert names == {"conv_a", "convt_f", "conv_e"}      # conv_e is planned but refuses at run time (tanh)
+    assert names == {"conv_a", "convt_f", "conv_e", "bn_g", "in_h"}   # conv_e refuses at run time (tanh)
 
 
 def test_fused_network_gives_the_same_outputs_and_updates():
@@ -45,5 +49,7 @@ def test_fused_network_gives_the_same_outputs_and_updates():
     for a, b in zip(fused.predict(x), plain.predict(x)):
         np.testing.assert_array_equal(a, b)
     np.testing.assert_allclose(fused.train_on_batch(x, ys), plain.train_on_batch(x, ys), rtol=1e-6)
-    for a, b in zip(fused.get_weights(), plain.get_weights()):
+    for a, b in zip(fused.get_weights(), plain.get_weights()):       # moving mean/variance included
         np.testing.assert_allclose(a, b, rtol=1e-6, atol=1e-7)
+    for a, b in zip(fused.predict(x), plain.predict(x)):                # inference: the moving statistics
+        np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-6)

@@ -3,6 +3,7 @@ import numpy as np
 import pytest
 
 import tinygan as tg
+from tinygan import ops
 from tinygan.kernels import dispatch
 from tinygan.ops.norm import batch_norm, instance_norm
 
@@ -141,3 +142,32 @@ def test_shape_errors_name_op_and_shapes():
         batch_norm(x, gamma, beta, training=False)
     with pytest.raises(tg.OpError, match="channel axis"):
         batch_norm(np.ones(3), None, None)
+
+
+@pytest.mark.parametrize("norm", ["batch_train", "batch_infer", "instance"])
+def test_leaky_alpha_fuses_the_activation_without_changing_numbers(norm):
+    """norm(..., leaky_alpha=a) == leaky_relu(norm(...), a) in value and in the gradients of x, gamma and beta;
+    in training mode one graph node whose inputs are x, gamma, beta (the normalised values are not kept)."""
+    rng = np.random.default_rng(1)
+    x = rng.standard_normal((3, 4, 5, 6))
+    gamma, beta = rng.standard_normal(6), rng.standard_normal(6)
+    mm, mv = rng.standard_normal(6), rng.uniform(0.5, 2, 6)
+
+    def run(alpha):
+        ts = [tg.Tensor(a, requires_grad=True) for a in (x, gamma, beta)]
+        if norm == "instance":
+            y = ops.instance_norm(*ts, leaky_alpha=alpha)
+        else:
+            out = ops.batch_norm(*ts, training=norm == "batch_train", moving_mean=mm, moving_var=mv,
+                                 leaky_alpha=alpha)
+            y = out[0] if norm == "batch_train" else out
+        if alpha is None:
+            y = ops.leaky_relu(y, 0.2)
+        loss = ops.sum_to(ops.mul(y, tg.Tensor(np.cos(np.arange(y.size)).reshape(y.shape))), ())
+        return y, [y.numpy(), *[t.numpy() for t in tg.grad(loss, ts)]]
+
+    y, fused = run(0.2)
+    for f, u in zip(fused, run(None)[1]):
+        np.testing.assert_allclose(f, u, rtol=1e-12, atol=1e-12)
+    if norm != "batch_infer":
+        assert all(t._node is None for t in y._node.inputs) and len(y._node.inputs) == 3

@@ -42,6 +42,28 @@ class _PiecewiseLinearGrad(Function):
         return _PiecewiseLinearGrad.apply(gg, self.inputs[1], alpha=self.alpha), None
 
 
+class ThenLeakyReLU:
+    """Mixin for a Function (a conv, a normalisation): its output goes through leaky_relu(alpha >= 0) inside the
+    same op, so the pre-activation is never kept for the backward (one activation-sized array less per pair):
+    the mask comes from the output, since with alpha >= 0, y > 0 exactly where the pre-activation is > 0."""
+
+    def forward(self, *arrays):
+        return dispatch.leaky_relu_forward(super().forward(*arrays), self.alpha)
+
+    def backward(self, g):
+        return super().backward(_PiecewiseLinearGrad.apply(g, self.output, alpha=self.alpha))
+
+
+def leaky_variant(op, plain, fused, leaky_alpha):
+    """The Function to apply: ``plain``, or ``fused`` when a leaky_relu slope is given (checked: >= 0)."""
+    if leaky_alpha is None:
+        return plain, {}
+    if not leaky_alpha >= 0:
+        raise OpError(f"{op}: leaky_alpha must be >= 0 to fuse (the backward reads the mask off the output), "
+                      f"got {leaky_alpha!r}; apply leaky_relu separately")
+    return fused, {"alpha": float(leaky_alpha)}
+
+
 def leaky_relu(x, alpha=0.3):
     """x for x > 0, alpha * x otherwise. alpha defaults to 0.3 like Keras' LeakyReLU layer."""
     return LeakyReLU.apply(as_tensor(x), alpha=alpha)

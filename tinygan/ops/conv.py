@@ -14,7 +14,7 @@ import numpy
 
 from ..autograd.tensor import Function, OpError, Tensor, as_tensor, is_grad_enabled
 from ..kernels import conv_lowering, dispatch
-from .activation import _PiecewiseLinearGrad
+from .activation import ThenLeakyReLU, leaky_variant
 from .shape import sum_to
 
 __all__ = ["conv2d", "conv_transpose2d", "conv_padding"]
@@ -99,34 +99,12 @@ class Conv2DGradWeight(Function):
                 Conv2D.apply(x, gw, **geom) if self.needs_grad[1] else None)
 
 
-class _ThenLeakyReLU:
-    """The convolution's output goes through leaky_relu(alpha >= 0) inside the same op, so the pre-activation is
-    never kept for the backward (one activation-sized array less per conv/activation pair): its mask comes from
-    the output, since with alpha >= 0, y > 0 exactly where the pre-activation is > 0."""
-
-    def forward(self, *arrays):
-        return dispatch.leaky_relu_forward(super().forward(*arrays), self.alpha)
-
-    def backward(self, g):
-        return super().backward(_PiecewiseLinearGrad.apply(g, self.output, alpha=self.alpha))
-
-
-class Conv2DLeakyReLU(_ThenLeakyReLU, Conv2D):
+class Conv2DLeakyReLU(ThenLeakyReLU, Conv2D):
     """leaky_relu(conv2d(x, w, b))."""
 
 
-class ConvTranspose2DLeakyReLU(_ThenLeakyReLU, Conv2DGradInput):
+class ConvTranspose2DLeakyReLU(ThenLeakyReLU, Conv2DGradInput):
     """leaky_relu(conv_transpose2d(x, w, b))."""
-
-
-def _leaky_variant(op, plain, fused, leaky_alpha):
-    """The Function to apply: ``plain``, or ``fused`` when a leaky_relu slope is given (checked: >= 0)."""
-    if leaky_alpha is None:
-        return plain, {}
-    if not leaky_alpha >= 0:
-        raise OpError(f"{op}: leaky_alpha must be >= 0 to fuse (the backward reads the mask off the output), "
-                      f"got {leaky_alpha!r}; apply leaky_relu separately")
-    return fused, {"alpha": float(leaky_alpha)}
 
 
 # ---- arguments ----------------------------------------------------------------------------------
@@ -206,13 +184,13 @@ def _check_conv_args(op, x, w, b, in_axis, out_axis, layout):
 def conv2d(x, w, b=None, strides=(1, 1), padding="valid", leaky_alpha=None):
     """Keras Conv2D: x (N, H, W, Cin), w (kh, kw, Cin, Cout), b (Cout,) -> (N, OH, OW, Cout).
 
-    ``leaky_alpha`` (>= 0): return leaky_relu(conv, leaky_alpha) from one op (see _ThenLeakyReLU)."""
+    ``leaky_alpha`` (>= 0): return leaky_relu(conv, leaky_alpha) from one op (see ops.activation.ThenLeakyReLU)."""
     x, w = as_tensor(x), as_tensor(w)
     b = None if b is None else as_tensor(b)
     _check_conv_args("conv2d", x, w, b, 2, 3, "(kh, kw, Cin, Cout)")
     strides = int_pair("conv2d", "strides", strides)
     pads = window_pads("conv2d", x.shape, w.shape[:2], strides, padding)
-    fn, extra = _leaky_variant("conv2d", Conv2D, Conv2DLeakyReLU, leaky_alpha)
+    fn, extra = leaky_variant("conv2d", Conv2D, Conv2DLeakyReLU, leaky_alpha)
     return fn.apply(*((x, w) if b is None else (x, w, b)), strides=strides, pads=pads, **extra)
 
 
@@ -243,5 +221,5 @@ def conv_transpose2d(x, w, b=None, strides=(1, 1), padding="valid", leaky_alpha=
                       "use less padding")
     y_shape = (x.shape[0], *out, w.shape[2])
     pads = window_pads("conv_transpose2d", y_shape, w.shape[:2], strides, padding)
-    fn, extra = _leaky_variant("conv_transpose2d", Conv2DGradInput, ConvTranspose2DLeakyReLU, leaky_alpha)
+    fn, extra = leaky_variant("conv_transpose2d", Conv2DGradInput, ConvTranspose2DLeakyReLU, leaky_alpha)
     return fn.apply(*((x, w) if b is None else (x, w, b)), x_shape=y_shape, strides=strides, pads=pads, **extra)

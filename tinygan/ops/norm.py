@@ -10,12 +10,13 @@ import numpy
 from .. import backend
 from ..autograd.tensor import Function, OpError, Tensor, as_tensor
 from ..kernels import dispatch
+from .activation import ThenLeakyReLU, leaky_relu, leaky_variant
 from .elementwise import add, mul
 
 __all__ = ["batch_norm", "instance_norm"]
 
 
-def batch_norm(x, gamma, beta, eps=1e-3, training=True, moving_mean=None, moving_var=None):
+def batch_norm(x, gamma, beta, eps=1e-3, training=True, moving_mean=None, moving_var=None, leaky_alpha=None):
     """Keras BatchNormalization over every axis but the last.
 
     Training: normalises with the batch statistics (biased variance) and returns
@@ -23,20 +24,23 @@ def batch_norm(x, gamma, beta, eps=1e-3, training=True, moving_mean=None, moving
     averages. Inference: a per-channel affine with ``moving_mean``/``moving_var`` (constants),
     returning ``y``. ``gamma``/``beta`` may be None (Keras ``scale=False``/``center=False``).
     Double backward through the training mode is not supported (raises NotImplementedError).
+    ``leaky_alpha`` (>= 0): ``y`` is leaky_relu(normalised, leaky_alpha), fused (see ops.activation.ThenLeakyReLU).
     """
     x, gamma, beta = _check("batch_norm", x, gamma, beta)
     if not training:
-        return _inference(x, gamma, beta, moving_mean, moving_var, eps)
+        y = _inference(x, gamma, beta, moving_mean, moving_var, eps)
+        return y if leaky_alpha is None else leaky_relu(y, leaky_alpha)
     mean, var = _moments(x.data, per_sample=False)
-    y = _normalize("batch_norm", x, gamma, beta, per_sample=False, mean=mean,
+    y = _normalize("batch_norm", x, gamma, beta, leaky_alpha, per_sample=False, mean=mean,
                    inv=1.0 / backend.xp().sqrt(var + eps), kappa=1.0)
     return y, mean[0].astype(x.dtype), var[0].astype(x.dtype)
 
 
-def instance_norm(x, gamma, beta, eps=1e-3):
+def instance_norm(x, gamma, beta, eps=1e-3, leaky_alpha=None):
     """keras-contrib InstanceNormalization(axis=-1): per sample and channel over the spatial axes,
     ``(x - mean) / (std + eps) * gamma + beta`` with the population std (eps outside the sqrt).
-    ``gamma``/``beta`` may be None (scale/center off). Double backward is not supported."""
+    ``gamma``/``beta`` may be None (scale/center off). Double backward is not supported.
+    ``leaky_alpha`` as in :func:`batch_norm`."""
     x, gamma, beta = _check("instance_norm", x, gamma, beta)
     xp = backend.xp()
     mean, var = _moments(x.data, per_sample=True)
@@ -44,13 +48,15 @@ def instance_norm(x, gamma, beta, eps=1e-3):
     # d(std)/dx carries a 1/std that the std + eps form does not cancel: kappa = (std + eps) / std.
     # Where std == 0 every x equals the mean, so the term it scales is 0 and any finite kappa will do.
     kappa = 1.0 + eps / xp.where(std > 0, std, xp.inf)
-    return _normalize("instance_norm", x, gamma, beta, per_sample=True, mean=mean, inv=1.0 / (std + eps), kappa=kappa)
+    return _normalize("instance_norm", x, gamma, beta, leaky_alpha, per_sample=True, mean=mean,
+                      inv=1.0 / (std + eps), kappa=kappa)
 
 
-def _normalize(op, x, gamma, beta, **stats):
-    """Apply ``_Normalize``; a gamma or beta that is None is simply not an input."""
+def _normalize(op, x, gamma, beta, leaky_alpha, **stats):
+    """Apply ``_Normalize`` (``_NormalizeLeakyReLU`` with a slope); a gamma or beta that is None is not an input."""
     params = [p for p in (gamma, beta) if p is not None]
-    return _Normalize.apply(x, *params, op=op, has_gamma=gamma is not None, has_beta=beta is not None, **stats)
+    fn, extra = leaky_variant(op, _Normalize, _NormalizeLeakyReLU, leaky_alpha)
+    return fn.apply(x, *params, op=op, has_gamma=gamma is not None, has_beta=beta is not None, **stats, **extra)
 
 
 class _Normalize(Function):
@@ -92,6 +98,10 @@ class _Normalize(Function):
         gamma = params.pop(0) if self.has_gamma else 1.0
         beta = params.pop(0) if self.has_beta else 0.0
         return gamma, beta
+
+
+class _NormalizeLeakyReLU(ThenLeakyReLU, _Normalize):
+    """leaky_relu(_Normalize(...)): the normalised values are not kept, only x and the output."""
 
 
 class _FusedGrad(Function):

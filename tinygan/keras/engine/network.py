@@ -230,15 +230,16 @@ class Network(Layer):
             if n in fused:
                 continue
             forced = node.arguments.get("training")
+            mode = training if forced is None else bool(forced)
             xs = [values[id(x)] for x in node.input_tensors]
             if n in self._fusions:
                 later, alpha = self._fusions[n]
-                y = node.outbound_layer.fused_leaky_relu(unpack(xs), alpha)
+                y = node.outbound_layer.fused_leaky_relu(unpack(xs), alpha, mode, run)
                 if y is not None:
                     values[id(self._steps[later][0].output_tensors[0])] = y
                     fused.add(later)
                     continue
-            outs = node.outbound_layer._execute(unpack(xs), training if forced is None else bool(forced), run)
+            outs = node.outbound_layer._execute(unpack(xs), mode, run)
             for x, t in zip(node.output_tensors, to_list(outs)):
                 values[id(x)] = t
             if free:
@@ -281,9 +282,10 @@ class Network(Layer):
 
 
 def _leaky_fusions(steps, keep):
-    """{conv step: (LeakyReLU step, alpha)} for every convolution whose output goes only into a LeakyReLU
-    (alpha >= 0) of this network and is not one of its outputs: the network runs such a pair as one op
-    (``fused_leaky_relu``), which keeps no pre-activation for the backward. Numbers are unchanged."""
+    """{step: (LeakyReLU step, alpha)} for every layer that can fuse a LeakyReLU (a conv or a normalisation:
+    ``fused_leaky_relu``) whose output goes only into a LeakyReLU (alpha >= 0) of this network and is not one of
+    its outputs: the network runs such a pair as one op, which keeps no pre-activation for the backward. Numbers
+    are unchanged."""
     consumers = {}
     for n, node in enumerate(steps):
         for x in node.input_tensors:

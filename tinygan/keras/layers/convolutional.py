@@ -67,7 +67,7 @@ class _Conv(Layer):
     def call(self, inputs, training=False):
         return self.activation(self.conv(inputs))
 
-    def fused_leaky_relu(self, inputs, alpha):
+    def fused_leaky_relu(self, inputs, alpha, training, run):
         """LeakyReLU(alpha)(self(inputs)) in one op, or None where this layer cannot fuse it (an activation of
         its own)."""
         if self.activation is not activations.linear:

@@ -79,14 +79,18 @@ class BatchNormalization(_Normalization):
     def call(self, inputs, training=False):
         return self._execute(inputs, training, Run(False))
 
-    def _execute(self, inputs, training, run):
+    def _execute(self, inputs, training, run, leaky_alpha=None):
         if not training:
             return ops.batch_norm(inputs, self.gamma, self.beta, self.epsilon, False,
-                                  self.moving_mean, self.moving_variance)
-        y, mean, var = ops.batch_norm(inputs, self.gamma, self.beta, self.epsilon, True)
+                                  self.moving_mean, self.moving_variance, leaky_alpha=leaky_alpha)
+        y, mean, var = ops.batch_norm(inputs, self.gamma, self.beta, self.epsilon, True, leaky_alpha=leaky_alpha)
         if run.updates_layer(self):
             run.add_update(lambda: self._move(mean, var, inputs.size // inputs.shape[-1]))
         return y
+
+    def fused_leaky_relu(self, inputs, alpha, training, run):
+        """LeakyReLU(alpha)(this layer's output) as one op (Network plans these pairs)."""
+        return self._execute(inputs, training, run, leaky_alpha=alpha)
 
     def _move(self, mean, var, n):
         dtype = self.moving_mean.dtype.type
@@ -138,6 +142,12 @@ class InstanceNormalization(_Normalization):
         y = (inputs - mean) / (std + self.epsilon)
         y = y * self.gamma if self.gamma is not None else y
         return y + self.beta if self.beta is not None else y
+
+    def fused_leaky_relu(self, inputs, alpha, training, run):
+        """LeakyReLU(alpha)(this layer's output) as one op, or None for axis=None (composed of plain ops)."""
+        if self.axis is None:
+            return None
+        return ops.instance_norm(inputs, self.gamma, self.beta, self.epsilon, leaky_alpha=alpha)
 
 
 __all__ = ["BatchNormalization", "InstanceNormalization"]
