@@ -179,6 +179,20 @@ def _band_rows(n_rows, ow, width, itemsize):
     return int(min(rows, n_rows))
 
 
+def _im2col_bands(x, kh, kw, sh, sw, pads, oh, ow):
+    """(r0, r1, cols) for each band of output rows r0..r1 of im2col(x), built into the reused scratch buffer
+    (each cols is overwritten by the next, so use it before asking for the next)."""
+    n = x.shape[0]
+    k = kh * kw * x.shape[3]
+    band = _band_rows(n * oh, ow, k, x.itemsize)
+    buf = _scratch(band * ow * k, x.dtype)
+    for r0 in range(0, n * oh, band):
+        r1 = min(r0 + band, n * oh)
+        cols = buf[:(r1 - r0) * ow * k].reshape(-1, k)
+        _im2col_rows(x, kh, kw, sh, sw, pads[0], pads[2], oh, ow, r0, r1, cols)
+        yield r0, r1, cols
+
+
 def _flip_t(w):
     """The kernel of the same stride-1 product seen from the other side: spatially flipped, in/out swapped."""
     return numpy.ascontiguousarray(w[::-1, ::-1].transpose(0, 1, 3, 2))
@@ -219,13 +233,7 @@ def conv2d_forward(x, w, sh, sw, pads, b=None):
     if _is_pointwise(kh, kw, sh, sw, pads):
         numpy.matmul(x.reshape(-1, cin).astype(dtype, copy=False), w2d, out=y2d)
     else:
-        k = kh * kw * cin
-        band = _band_rows(n * oh, ow, k, x.itemsize)
-        buf = _scratch(band * ow * k, x.dtype)
-        for r0 in range(0, n * oh, band):
-            r1 = min(r0 + band, n * oh)
-            cols = buf[:(r1 - r0) * ow * k].reshape(-1, k)
-            _im2col_rows(x, kh, kw, sh, sw, pad_t, pad_l, oh, ow, r0, r1, cols)
+        for r0, r1, cols in _im2col_bands(x, kh, kw, sh, sw, pads, oh, ow):
             out = y2d[r0 * ow:r1 * ow]
             numpy.matmul(cols, w2d, out=out)
             if b is not None:
@@ -308,14 +316,8 @@ def conv2d_grad_weight(x, g, kh, kw, sh, sw, pads):
     k = kh * kw * cin
     if _is_pointwise(kh, kw, sh, sw, pads):
         return numpy.matmul(x.reshape(-1, cin).astype(dtype, copy=False).T, g2d).reshape(kh, kw, cin, cout)
-    dw = numpy.empty((k, cout), dtype)
-    band = _band_rows(n * oh, ow, k, x.itemsize)
-    part = numpy.empty_like(dw) if band < n * oh else None
-    buf = _scratch(band * ow * k, x.dtype)
-    for r0 in range(0, n * oh, band):
-        r1 = min(r0 + band, n * oh)
-        cols = buf[:(r1 - r0) * ow * k].reshape(-1, k)
-        _im2col_rows(x, kh, kw, sh, sw, pads[0], pads[2], oh, ow, r0, r1, cols)
+    dw, part = numpy.empty((k, cout), dtype), numpy.empty((k, cout), dtype)
+    for r0, r1, cols in _im2col_bands(x, kh, kw, sh, sw, pads, oh, ow):
         _at_b(cols, g2d[r0 * ow:r1 * ow], dw, part if r0 > 0 else None)
     return dw.reshape(kh, kw, cin, cout)
 
@@ -339,14 +341,8 @@ def conv2d_forward_and_grad_weight(x, w, g, sh, sw, pads):
     g2d = g.reshape(-1, cout).astype(dtype, copy=False)
     y = numpy.empty((n, oh, ow, cout), dtype)
     y2d = y.reshape(-1, cout)
-    dw = numpy.empty((k, cout), dtype)
-    band = _band_rows(n * oh, ow, k, x.itemsize)
-    part = numpy.empty_like(dw) if band < n * oh else None
-    buf = _scratch(band * ow * k, x.dtype)
-    for r0 in range(0, n * oh, band):
-        r1 = min(r0 + band, n * oh)
-        cols = buf[:(r1 - r0) * ow * k].reshape(-1, k)
-        _im2col_rows(x, kh, kw, sh, sw, pads[0], pads[2], oh, ow, r0, r1, cols)
+    dw, part = numpy.empty((k, cout), dtype), numpy.empty((k, cout), dtype)
+    for r0, r1, cols in _im2col_bands(x, kh, kw, sh, sw, pads, oh, ow):
         numpy.matmul(cols, w2d, out=y2d[r0 * ow:r1 * ow])
         _at_b(cols, g2d[r0 * ow:r1 * ow], dw, part if r0 > 0 else None)
     return y, dw.reshape(kh, kw, cin, cout)
