@@ -15,7 +15,8 @@ class LeakyReLU(Layer):
 
     @property
     def fusable_alpha(self):
-        """The slope a convolution before this layer may apply itself (None: not fusable, see ops.conv2d)."""
+        """The slope the layer before this one (a conv or a normalisation) may apply inside its own op; None where
+        it may not (the fused backward reads the mask off the output, which needs alpha >= 0)."""
         return self.alpha if self.alpha >= 0 else None
 
     def get_config(self):
