@@ -13,6 +13,8 @@ import threading
 import numpy
 from numba import njit, prange
 
+from . import winograd
+
 
 def out_size(n, k, s, before, after):
     """Output length of a window of size ``k`` and stride ``s`` sliding over ``n`` padded by (before, after)."""
@@ -216,6 +218,19 @@ def _is_pointwise(kh, kw, sh, sw, pads):
     return kh == kw == sh == sw == 1 and not any(pads)
 
 
+def _winograd(kh, kw, sh, sw, n, oh, ow, cin, cout):
+    """4x4 stride-2 products big enough to go through Winograd F(2x2, 2x2) (kernels/winograd.py)."""
+    return (kh, kw, sh, sw) == (4, 4, 2, 2) and winograd.worth_it(n, oh, ow, cin, cout)
+
+
+def _winograd_input_grad(kh, kw, sh, sw, pads, x_shape, g_shape):
+    """Likewise for the input gradient, whose phase split is only derived for 'same' on an even-sized input."""
+    n, oh, ow, cout = g_shape
+    return ((kh, kw, sh, sw) == (4, 4, 2, 2) and tuple(pads) == (1, 1, 1, 1)
+            and tuple(x_shape[1:3]) == (2 * oh, 2 * ow)
+            and winograd.worth_it(n, oh, ow, x_shape[3], cout, input_grad=True))
+
+
 def conv2d_forward(x, w, sh, sw, pads, b=None):
     """y (N, OH, OW, Cout) = conv of x (N, H, W, Cin) with w (kh, kw, Cin, Cout), pads (t, b, l, r)."""
     x, w = numpy.ascontiguousarray(x), numpy.ascontiguousarray(w)
@@ -224,6 +239,8 @@ def conv2d_forward(x, w, sh, sw, pads, b=None):
     pad_t, pad_b, pad_l, pad_r = pads
     oh, ow = out_size(h, kh, sh, pad_t, pad_b), out_size(wd, kw, sw, pad_l, pad_r)
     y_shape = (n, oh, ow, cout)
+    if _winograd(kh, kw, sh, sw, n, oh, ow, cin, cout):
+        return winograd.conv_stride2(x, w, pads, oh, ow, _scratch, b)
     if _narrow_side(x.shape, y_shape, kh, kw, sh, sw, pads):
         return conv2d_grad_input(x, _flip_t(w), y_shape, 1, 1, _mirror_pads(kh, kw, pads), b)
     dtype = numpy.result_type(x, w)
@@ -250,6 +267,8 @@ def conv2d_grad_input(g, w, x_shape, sh, sw, pads, b=None):
     kh, kw, cin, cout = w.shape
     n, oh, ow, _ = g.shape
     x_shape = tuple(int(v) for v in x_shape)
+    if _winograd_input_grad(kh, kw, sh, sw, pads, x_shape, g.shape):
+        return winograd.conv_stride2_grad_input(g, w, _scratch, b)
     if _narrow_side(x_shape, g.shape, kh, kw, sh, sw, pads):
         return conv2d_forward(g, _flip_t(w), 1, 1, _mirror_pads(kh, kw, pads), b)
     dtype = numpy.result_type(g, w)
@@ -307,6 +326,8 @@ def conv2d_grad_weight(x, g, kh, kw, sh, sw, pads):
     x, g = numpy.ascontiguousarray(x), numpy.ascontiguousarray(g)
     n, h, wd, cin = x.shape
     _, oh, ow, cout = g.shape
+    if _winograd(kh, kw, sh, sw, n, oh, ow, cin, cout):
+        return winograd.conv_stride2_grad_weight(x, g, pads, _scratch)
     if _narrow_side(x.shape, g.shape, kh, kw, sh, sw, pads):
         # dw[t, ci, co] = sum_o x[o - p + t, ci] g[o, co]: the same sum with g as the image and x as the
         # gradient, at the mirrored padding, gives the flipped, transposed kernel.
@@ -333,6 +354,8 @@ def conv2d_forward_and_grad_weight(x, w, g, sh, sw, pads):
     x, w, g = numpy.ascontiguousarray(x), numpy.ascontiguousarray(w), numpy.ascontiguousarray(g)
     kh, kw, cin, cout = w.shape
     n, oh, ow, _ = g.shape
+    if _winograd(kh, kw, sh, sw, n, oh, ow, cin, cout):
+        return winograd.conv_stride2(x, w, pads, oh, ow, _scratch, g=g)
     if _is_pointwise(kh, kw, sh, sw, pads) or _narrow_side(x.shape, g.shape, kh, kw, sh, sw, pads):
         return conv2d_forward(x, w, sh, sw, pads), conv2d_grad_weight(x, g, kh, kw, sh, sw, pads)
     dtype = numpy.result_type(x, w, g)
