@@ -27,7 +27,7 @@ from numba import njit, prange
 
 # Below these the im2col lowering was as fast or faster (per-layer timings at the book's shapes, 2 cores):
 MIN_TILES = 256                # 2x2 output tiles, forward and weight gradient: fewer and the thin GEMMs lose
-MIN_TILES_INPUT_GRAD = 1024    # the input gradient splits into four phase convs, each needs this many
+MIN_TILES_INPUT_GRAD = 2048    # the input gradient splits into four phase convs, each needs this many
 MIN_CHANNELS = 16              # channels on either side: fewer and the 9 GEMMs are too thin to run fast
 MAX_EDGE_WASTE = 1.1           # tiled outputs / real outputs: a 7x7 output takes 4x4 tiles (1.31x) and loses
 BAND_BYTES = 16 << 20          # target size of one band of transformed tiles

@@ -98,6 +98,7 @@ def test_only_big_enough_products_take_winograd():
     assert not wg.worth_it(1, 128, 128, 3, 64)              # Pix2Pix e1: 3 input channels, thin GEMMs
     assert not wg.worth_it(1, 16, 16, 256, 512)             # Pix2Pix e4: 64 tiles
     assert wg.worth_it(1, 32, 32, 128, 256) and not wg.worth_it(1, 32, 32, 128, 256, input_grad=True)
+    assert wg.worth_it(1, 64, 64, 64, 128) and not wg.worth_it(1, 64, 64, 64, 128, input_grad=True)  # Pix2Pix e2
     assert wg.worth_it(256, 14, 14, 128, 128)               # DCGAN-MNIST G's second transposed conv
     assert not wg.worth_it(256, 7, 7, 128, 128)             # its first: 4x4 tiles for 7x7 outputs waste 31%
     assert wg.worth_it(8, 31, 31, 64, 64)                   # 16x16 tiles for 31x31: 6.6%
