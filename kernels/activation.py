@@ -3,17 +3,19 @@
 The gradient at exactly 0 is ``alpha`` (TensorFlow's LeakyReluGrad convention: slope 1 only where x > 0).
 """
 import numpy as np
-from numba import njit, prange
+from numba import prange
+
+from .parallel import parallel_kernel
 
 
-@njit(parallel=True, cache=True)
+@parallel_kernel(work=lambda x, alpha, out: x.size)
 def _leaky_relu_forward(x, alpha, out):
     for i in prange(x.size):
         v = x[i]
         out[i] = v if v > 0 else v * alpha
 
 
-@njit(parallel=True, cache=True)
+@parallel_kernel(work=lambda x, g, alpha, out: x.size)
 def _leaky_relu_backward(x, g, alpha, out):
     for i in prange(x.size):
         out[i] = g[i] if x[i] > 0 else g[i] * alpha

@@ -11,9 +11,10 @@ argument is) that the GPU path uses and the tests compare against.
 import threading
 
 import numpy
-from numba import njit, prange
+from numba import prange
 
 from . import winograd
+from .parallel import parallel_kernel
 
 
 def out_size(n, k, s, before, after):
@@ -21,7 +22,7 @@ def out_size(n, k, s, before, after):
     return (n + before + after - k) // s + 1
 
 
-@njit(cache=True, parallel=True)
+@parallel_kernel(work=lambda *args: args[-1].size // 2)
 def _im2col_rows(x, kh, kw, sh, sw, pad_t, pad_l, oh, ow, r0, r1, cols):
     """Output rows r0..r1 of the N*OH output rows (r = n*OH + oy) of im2col(x), into ``cols``
     ((r1 - r0)*OW, kh*kw*C); taps that fall in the padding read 0."""
@@ -54,7 +55,7 @@ def im2col(x, kh, kw, sh, sw, pad_t, pad_b, pad_l, pad_r):
     return cols
 
 
-@njit(cache=True, parallel=True)
+@parallel_kernel(work=lambda cols, *_: cols.size // 2)
 def _col2im_rows(cols, kh, kw, sh, sw, pad_t, pad_l, oh, ow, r0, r1, x):
     """Add the rows of output rows r0..r1 (``cols`` holds exactly those, as im2col lays them out) onto
     the pixels of ``x`` (N, H, W, C) they were read from.
@@ -295,7 +296,7 @@ def conv2d_grad_input(g, w, x_shape, sh, sw, pads, b=None):
 SMALL_M = 4  # at most this many output pixels: dw is an outer-product sum, done below instead of by BLAS
 
 
-@njit(cache=True, parallel=True)
+@parallel_kernel(work=lambda cols, g2d, out, accumulate: out.size * cols.shape[0])
 def _outer_sum(cols, g2d, out, accumulate):
     """out (+)= cols.T @ g2d for a few rows: OpenBLAS's sgemm takes up to 18x longer for such a K (one deep
     U-Net layer's weight gradient: 8192 x 1 times 1 x 512 in 3.8 ms, here 0.2 ms)."""

@@ -11,7 +11,9 @@ References use only array methods and NumPy functions that CuPy also dispatches,
 CUDA path too.
 """
 import numpy as np
-from numba import njit, prange
+from numba import prange
+
+from .parallel import parallel_kernel
 
 
 def _blocks(m):
@@ -20,7 +22,7 @@ def _blocks(m):
     return max(1, min(64, m // 1024))
 
 
-@njit(parallel=True, cache=True)
+@parallel_kernel(work=lambda u, *_: u.size)
 def _centered_sums(u, v, su, sv, nblk, s1, s2):
     g_n, m, c_n = u.shape
     for t in prange(g_n * nblk):
@@ -52,7 +54,7 @@ def centered_sums_reference(u, v, su, sv):
     return du.sum(axis=1), (du * (v - sv[:, None, :])).sum(axis=1)
 
 
-@njit(parallel=True, cache=True)
+@parallel_kernel(work=lambda x, *_: x.size)
 def _channel_affine(x, a, b, out):
     g_n, m, c_n = x.shape
     for t in prange(g_n * m):
@@ -73,7 +75,7 @@ def channel_affine_reference(x, a, b):
     return x * _coef(a, x)[:, None, :] + _coef(b, x)[:, None, :]
 
 
-@njit(parallel=True, cache=True)
+@parallel_kernel(work=lambda g, *_: g.size)
 def _channel_affine2(g, p, x, q, r, out):
     g_n, m, c_n = x.shape
     for t in prange(g_n * m):

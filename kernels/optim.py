@@ -11,6 +11,8 @@ same order, so for float32 they agree bit for bit.
 import numba
 import numpy
 
+from .parallel import parallel_kernel
+
 
 def _scalars(p, lr_t, b1, b2, eps):
     """The update's scalars in ``p``'s dtype (so float32 arithmetic stays float32 in both versions)."""
@@ -28,7 +30,7 @@ def adam_update_reference(p, g, m, v, lr_t, b1, b2, eps):
     p -= lr_t * m / (v ** 0.5 + eps)
 
 
-@numba.njit(parallel=True, cache=True)
+@parallel_kernel(work=lambda p, *_: 8 * p.size)  # four streams and a sqrt and a division per element
 def _adam_flat(p, g, m, v, lr_t, b1, c1, b2, c2, eps):
     for i in numba.prange(p.size):
         gi = g[i]

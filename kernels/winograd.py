@@ -25,6 +25,8 @@ The lowering in conv_lowering.py sends a conv here when it has enough tiles to r
 import numpy
 from numba import njit, prange
 
+from .parallel import parallel_kernel
+
 # Below these the im2col lowering was as fast or faster (per-layer timings at the book's shapes, 2 cores):
 MIN_TILES = 256                # 2x2 output tiles, forward and weight gradient: fewer and the thin GEMMs lose
 MIN_TILES_INPUT_GRAD = 2048    # the input gradient splits into four phase convs, each needs this many
@@ -56,7 +58,7 @@ def _pixel(x, n, r, c, zero):
     return zero
 
 
-@njit(cache=True, parallel=True)
+@parallel_kernel(work=lambda *args: args[-1].size)
 def _input_tiles(x, s, off_r, off_c, th, tw, t0, t1, v):
     """v[xi, t - t0, (a*s + b)*C + c] = (B^T d B)[xi] for tiles t0..t1 (t = (n*th + ti)*tw + tj), where d is
     the 3x3 tile at (2ti, 2tj) of S[n, p, q, (a, b, c)] = x[n, s*p + a + off_r, s*q + b + off_c, c]
@@ -89,7 +91,7 @@ def _input_tiles(x, s, off_r, off_c, th, tw, t0, t1, v):
                     v[8, tt, base + ch] = (p22[ch] - p12[ch]) - d21_11
 
 
-@njit(cache=True, parallel=True)
+@parallel_kernel(work=lambda m, *_: m.size)
 def _output_tiles(m, th, tw, t0, t1, bias, y):
     """y[n, 2ti + i, 2tj + j] = (A^T M A)[i, j] + bias for tiles t0..t1 (parts past y's edge dropped);
     y may be a strided view (one output phase of a bigger array)."""
@@ -115,11 +117,11 @@ def _output_tiles(m, th, tw, t0, t1, bias, y):
                     y[n, i0 + 1, j0 + 1, ch] = b1 + b2 + bias[ch]
 
 
-@njit(cache=True, parallel=True)
+@parallel_kernel(work=lambda *args: args[-1].size)
 def _grad_tiles(g, th, tw, t0, t1, dm):
     """dm[xi, t - t0] = (A dy A^T)[xi] for the 2x2 tile at (2ti, 2tj) of g (zeros past its edge): the
     output-gradient side of the weight gradient."""
-    oh, ow, k = g.shape[1], g.shape[2], g.shape[3]
+    k = g.shape[3]
     zero = numpy.zeros(k, g.dtype)
     for tt in prange(t1 - t0):
         t = t0 + tt
