@@ -203,6 +203,7 @@ class _Tiles:
 
 
 def _gemms(v, u, out):
+    """out[xi] = v[xi] @ u[xi]: the 9 channel products of one band of tiles."""
     for xi in range(9):
         numpy.matmul(v[xi], u[xi], out=out[xi])
 
