@@ -40,7 +40,12 @@ region (OpenBLAS up to ~2**28 cycles, ~80 ms; OpenMP for its spin count), and on
 pool of the framework that just ran slowed the other one's samples by up to 2x. The header reports how long these
 waits took. Each sample then makes one untimed call before its timed ones: after an idle spell the first call pays
 a wake-up cost that back-to-back training steps never see (on this project's VM about 25 ms after 0.2 s of idle,
-in both frameworks; a 6 ms op was timed at 14-32 ms without it). A case that raises in a worker comes back as its row's error; a worker that dies is started again.
+in both frameworks; a 6 ms op was timed at 14-32 ms without it). The untimed call does not refill the caches,
+though: after the idle gap a memory-bound op runs slower for several calls, most likely because its arrays left
+the caches while the core idled (on the current Intel VM a LeakyReLU forward+backward of 256x14x14x64 took
+2.6-2.8 ms per call over the 8 calls after gaps of 50-200 ms and 1.4 ms back to back), so op rows of memory-bound
+work are upper bounds for both frameworks alike; model rows, one long step each, barely notice. A case that raises in a worker comes back as its row's error; a worker that dies is
+started again.
 
 The PyTorch reference does the same work: NCHW tensors; Keras 'same' padding reproduced exactly (symmetric
 padding inside the conv, an odd extra pixel through ``F.pad``; transposed convs crop like TensorFlow);
