@@ -22,9 +22,13 @@ def out_size(n, k, s, before, after):
     return (n + before + after - k) // s + 1
 
 
-# Work of im2col/col2im: the whole product's columns (about kh*kw/(sh*sw) per image element, counted 1/2 each), not
-# the band's, so that every band of one product runs alike.
-@parallel_kernel(work=lambda x, kh, kw, sh, sw, *_: x.size * kh * kw // (2 * sh * sw))
+def _lowering_work(image, kh, kw, sh, sw):
+    """parallel_kernel work of im2col/col2im: the whole product's columns (about kh*kw/(sh*sw) per element of the
+    full image, counted 1/2 each), not the band's, so that every band of one product runs alike."""
+    return image.size * kh * kw // (2 * sh * sw)
+
+
+@parallel_kernel(work=lambda x, kh, kw, sh, sw, *_: _lowering_work(x, kh, kw, sh, sw))
 def _im2col_rows(x, kh, kw, sh, sw, pad_t, pad_l, oh, ow, r0, r1, cols):
     """Output rows r0..r1 of the N*OH output rows (r = n*OH + oy) of im2col(x), into ``cols``
     ((r1 - r0)*OW, kh*kw*C); taps that fall in the padding read 0."""
@@ -57,7 +61,7 @@ def im2col(x, kh, kw, sh, sw, pad_t, pad_b, pad_l, pad_r):
     return cols
 
 
-@parallel_kernel(work=lambda cols, kh, kw, sh, sw, *args: args[-1].size * kh * kw // (2 * sh * sw))
+@parallel_kernel(work=lambda cols, kh, kw, sh, sw, *args: _lowering_work(args[-1], kh, kw, sh, sw))
 def _col2im_rows(cols, kh, kw, sh, sw, pad_t, pad_l, oh, ow, r0, r1, x):
     """Add the rows of output rows r0..r1 (``cols`` holds exactly those, as im2col lays them out) onto
     the pixels of ``x`` (N, H, W, C) they were read from.

@@ -27,7 +27,7 @@ def _serial_twin(fn):
 
 def parallel_kernel(work):
     """Decorator: compile ``fn`` with ``parallel=True`` and as a serial twin; a call runs the parallel build when
-    ``work(*args)`` (see SERIAL_BELOW) is at least ``SERIAL_BELOW``, else the serial one.
+    ``work(*args)`` is at least ``SERIAL_BELOW``, else the serial one.
     ``prange`` loops are plain loops in the serial build, so both compute the same values in the same order
     within each iteration."""
     def wrap(fn):
