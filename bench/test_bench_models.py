@@ -10,7 +10,7 @@ def test_train_step(model_case, benchmark, bench_session):
                                    gap=bench_session.gap)
     d = row.derived(bench_session.rate)
     benchmark.extra_info.update(gflops=d["gflops"], floor_ms=d["floor_ms"], x_floor=d["x_floor"],
-                                gemm_gflops=bench_session.rate)
+                                torch_x_floor=d["torch_x_floor"], gemm_gflops=bench_session.rate)
     bench_session.rows.append(row)
 
 

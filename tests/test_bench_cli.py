@@ -113,9 +113,11 @@ def test_table_columns():
     assert d["floor_ms"] == pytest.approx(50.0)
     assert d["x_floor"] == pytest.approx(4.0)
     assert d["x_torch"] == pytest.approx(2.0)
+    assert d["torch_x_floor"] == pytest.approx(2.0)          # torch's 100 ms over the same 50 ms floor
+    assert rows[1].derived(40.0)["torch_x_floor"] is None    # no FLOPs, no torch samples: no floor to compare
     text = B.format_table(rows, 40.0)
     lines = text.splitlines()
-    assert "x floor" in lines[0] and "x torch" in lines[0]
+    assert "x floor" in lines[0] and "torch x floor" in lines[0] and "x torch" in lines[0]
     assert "conv tiny" in text and "4.00" in text and "2.00" in text
     assert any(ln.startswith("leaky_relu tiny") and ln.rstrip().endswith("-") for ln in lines)
     assert "ModuleNotFoundError" in text

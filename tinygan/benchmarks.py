@@ -19,9 +19,9 @@ Columns
 ``ms``: median wall time of one call. ``GFLOP/s``: the case's GEMM FLOPs / ``ms``. ``floor``: the case's GEMM
 FLOPs / the float32 ``np.matmul`` rate measured in the same run (the time it would take if every convolution
 ran at big-GEMM speed and nothing else cost anything), ``x floor`` = ms / floor. ``torch ms`` and ``x torch``:
-the same work in PyTorch, timed alternately with tinygan in the same run (t, T, t, T, ...), medians of
-``repeat`` samples each. Fast ops repeat the call inside a sample (the same count for both frameworks) so one
-sample lasts about 20 ms.
+the same work in PyTorch, timed alternately with tinygan in the same run (t, T, t, T, ...), medians of ``repeat``
+samples each; ``torch x floor`` is PyTorch's ms over the same floor (how far the reference itself stays from it).
+Fast ops repeat the call inside a sample (the same count for both frameworks) so one sample lasts about 20 ms.
 
 How it is timed
 ---------------
@@ -996,7 +996,8 @@ class Row:
     def derived(self, gemm_gflops):
         t, T = self.tinygan_median, self.torch_median
         out = {"name": self.name, "group": self.group, "flops": self.flops, "tinygan_ms": t and t * 1e3,
-               "torch_ms": T and T * 1e3, "gflops": None, "floor_ms": None, "x_floor": None, "x_torch": None,
+               "torch_ms": T and T * 1e3, "gflops": None, "floor_ms": None, "x_floor": None, "torch_x_floor": None,
+               "x_torch": None,
                "calls_per_sample": self.inner, "samples": len(self.tinygan_s), "error": self.error, "note": self.note,
                "tinygan_samples_ms": [s * 1e3 for s in self.tinygan_s],
                "torch_samples_ms": [s * 1e3 for s in self.torch_s],
@@ -1006,6 +1007,8 @@ class Row:
             if gemm_gflops:
                 out["floor_ms"] = self.flops / (gemm_gflops * 1e9) * 1e3
                 out["x_floor"] = t * 1e3 / out["floor_ms"]
+                if T:
+                    out["torch_x_floor"] = T * 1e3 / out["floor_ms"]
         if t and T:
             out["x_torch"] = t / T
         return out
@@ -1315,7 +1318,7 @@ def format_table(rows, gemm_gflops, title=None):
     derived = [r.derived(gemm_gflops) if isinstance(r, Row) else r for r in rows]
     width = max([len(d["name"]) for d in derived] + [10])
     head = (f"{'case':<{width}}  {'ms':>10}  {'GFLOP/s':>8}  {'floor ms':>9}  {'x floor':>7}  {'torch ms':>10}"
-            f"  {'x torch':>7}")
+            f"  {'torch x floor':>13}  {'x torch':>7}")
     lines = ([title] if title else []) + [head, "-" * len(head)]
     group = None
     for d in derived:
@@ -1327,7 +1330,7 @@ def format_table(rows, gemm_gflops, title=None):
             continue
         line = (f"{d['name']:<{width}}  {_fmt(d['tinygan_ms'], '.2f', 10)}  {_fmt(d['gflops'], '.1f', 8)}  "
                 f"{_fmt(d['floor_ms'], '.2f', 9)}  {_fmt(d['x_floor'], '.2f', 7)}  {_fmt(d['torch_ms'], '.2f', 10)}  "
-                f"{_fmt(d['x_torch'], '.2f', 7)}")
+                f"{_fmt(d['torch_x_floor'], '.2f', 13)}  {_fmt(d['x_torch'], '.2f', 7)}")
         if d["note"]:
             line += f"  [{d['note']}]"
         lines.append(line)
