@@ -26,6 +26,7 @@ from tinygan.keras.optimizers import Adam
 # The book repeats Listing 7.27 and the latent-point helpers unchanged in this chapter.
 from .dcgan_mnist import _acc as _f
 from .dcgan_mnist import define_gan, generate_fake_samples, generate_latent_points  # noqa: F401
+from .dcgan_mnist import summarize_performance_with, train_discriminator_with
 
 
 # define the standalone discriminator model
@@ -116,22 +117,8 @@ def generate_random_fake_samples(n_samples):
 
 # train the discriminator model (Listing 8.13)
 def train_discriminator(model, dataset, n_iter=20, n_batch=128, log=print):
-    half_batch = int(n_batch / 2)
-    real_acc = fake_acc = None
-    # manually enumerate epochs
-    for i in range(n_iter):
-        # get randomly selected 'real' samples
-        X_real, y_real = generate_real_samples(dataset, half_batch)
-        # update discriminator on real samples
-        _, real_acc = model.train_on_batch(X_real, y_real)
-        # generate 'fake' examples
-        X_fake, y_fake = generate_random_fake_samples(half_batch)
-        # update discriminator on fake samples
-        _, fake_acc = model.train_on_batch(X_fake, y_fake)
-        # summarize performance
-        if log:
-            log('>%d real=%.0f%% fake=%.0f%%' % (i + 1, _f(real_acc) * 100, _f(fake_acc) * 100))
-    return _f(real_acc), _f(fake_acc)
+    return train_discriminator_with(generate_real_samples, generate_random_fake_samples, model, dataset, n_iter, n_batch,
+                                    log)
 
 
 # create and save a plot of generated images
@@ -158,25 +145,8 @@ def save_plot(examples, epoch, n=7, out_dir=".", filename=None):
 # evaluate the discriminator, plot generated images, save generator model
 def summarize_performance(epoch, g_model, d_model, dataset, latent_dim, n_samples=150, out_dir=".", log=print,
                           run=None, plot_n=7):
-    # prepare real samples
-    X_real, y_real = generate_real_samples(dataset, n_samples)
-    # evaluate discriminator on real examples
-    _, acc_real = d_model.evaluate(X_real, y_real, verbose=0)
-    # prepare fake examples
-    x_fake, y_fake = generate_fake_samples(g_model, latent_dim, n_samples)
-    # evaluate discriminator on fake examples
-    _, acc_fake = d_model.evaluate(x_fake, y_fake, verbose=0)
-    # summarize discriminator performance
-    if log:
-        log('>Accuracy real: %.0f%%, fake: %.0f%%' % (_f(acc_real) * 100, _f(acc_fake) * 100))
-    if run is not None:
-        run.check_samples(x_fake, X_real)
-    # save plot
-    save_plot(x_fake, epoch, n=plot_n, out_dir=out_dir)
-    # save the generator model tile file
-    filename = os.path.join(out_dir, 'generator_model_%03d.h5' % (epoch + 1))
-    g_model.save(filename)
-    return _f(acc_real), _f(acc_fake), filename
+    return summarize_performance_with(generate_real_samples, lambda x: save_plot(x, epoch, n=plot_n, out_dir=out_dir),
+                                      epoch, g_model, d_model, dataset, latent_dim, n_samples, out_dir, log, run)
 
 
 def train_separate_batches(g_model, d_model, gan_model, dataset, latent_dim, n_epochs, n_batch, summarize, *,

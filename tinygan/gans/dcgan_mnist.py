@@ -188,16 +188,22 @@ def _acc(v):
 
 # train the discriminator model (Listing 7.15)
 def train_discriminator(model, dataset, n_iter=100, n_batch=256, log=print):
+    return train_discriminator_with(generate_real_samples, generate_random_fake_samples, model, dataset, n_iter, n_batch,
+                                    log)
+
+
+def train_discriminator_with(real_samples, random_fake_samples, model, dataset, n_iter, n_batch, log):
+    """The body of Listings 7.15 and 8.13, which differ only in their sample functions."""
     half_batch = int(n_batch / 2)
     real_acc = fake_acc = None
     # manually enumerate epochs
     for i in range(n_iter):
         # get randomly selected 'real' samples
-        X_real, y_real = generate_real_samples(dataset, half_batch)
+        X_real, y_real = real_samples(dataset, half_batch)
         # update discriminator on real samples
         _, real_acc = model.train_on_batch(X_real, y_real)
         # generate 'fake' examples
-        X_fake, y_fake = generate_random_fake_samples(half_batch)
+        X_fake, y_fake = random_fake_samples(half_batch)
         # update discriminator on fake samples
         _, fake_acc = model.train_on_batch(X_fake, y_fake)
         # summarize performance
@@ -229,8 +235,16 @@ def save_plot(examples, epoch, n=10, out_dir=".", filename=None):
 # evaluate the discriminator, plot generated images, save generator model
 def summarize_performance(epoch, g_model, d_model, dataset, latent_dim, n_samples=100, out_dir=".", log=print,
                           run=None):
+    return summarize_performance_with(generate_real_samples, lambda x: save_plot(x, epoch, out_dir=out_dir), epoch,
+                                      g_model, d_model, dataset, latent_dim, n_samples, out_dir, log, run)
+
+
+def summarize_performance_with(real_samples, plot, epoch, g_model, d_model, dataset, latent_dim, n_samples, out_dir,
+                               log, run):
+    """The body of Listings 7.x, 8.x and 9.x: they differ only in how they draw real samples and ``plot`` the fakes.
+    ``run`` (a failure-mode monitor) also sees the samples. Returns the two accuracies and the saved model's file."""
     # prepare real samples
-    X_real, y_real = generate_real_samples(dataset, n_samples)
+    X_real, y_real = real_samples(dataset, n_samples)
     # evaluate discriminator on real examples
     _, acc_real = d_model.evaluate(X_real, y_real, verbose=0)
     # prepare fake examples
@@ -243,7 +257,7 @@ def summarize_performance(epoch, g_model, d_model, dataset, latent_dim, n_sample
     if run is not None:
         run.check_samples(x_fake, X_real)
     # save plot
-    save_plot(x_fake, epoch, out_dir=out_dir)
+    plot(x_fake)
     # save the generator model tile file
     filename = os.path.join(out_dir, 'generator_model_%03d.h5' % (epoch + 1))
     g_model.save(filename)

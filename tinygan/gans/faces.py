@@ -33,8 +33,9 @@ from tinygan.keras.models import Sequential
 from tinygan.keras.optimizers import Adam
 
 from .dcgan_mnist import define_gan  # noqa: F401 - the book repeats Listing 7.27 unchanged in this chapter
+from .dcgan_mnist import summarize_performance_with
 
-from .dcgan_cifar10 import (_f, generate_fake_samples, generate_latent_points,  # noqa: F401 - the book's helpers
+from .dcgan_cifar10 import (generate_fake_samples, generate_latent_points,  # noqa: F401 - the book's helpers
                             generate_real_samples, train_separate_batches)
 
 IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".bmp", ".gif", ".webp", ".tif", ".tiff")
@@ -133,25 +134,9 @@ def save_plot(examples, epoch, n=10, out_dir=".", filename=None):
 # evaluate the discriminator, plot generated images, save generator model
 def summarize_performance(epoch, g_model, d_model, dataset, latent_dim, n_samples=100, out_dir=".", log=print,
                           run=None):
-    # prepare real samples
-    X_real, y_real = generate_real_samples(dataset, n_samples)
-    # evaluate discriminator on real examples
-    _, acc_real = d_model.evaluate(X_real, y_real, verbose=0)
-    # prepare fake examples
-    x_fake, y_fake = generate_fake_samples(g_model, latent_dim, n_samples)
-    # evaluate discriminator on fake examples
-    _, acc_fake = d_model.evaluate(x_fake, y_fake, verbose=0)
-    # summarize discriminator performance
-    if log:
-        log('>Accuracy real: %.0f%%, fake: %.0f%%' % (_f(acc_real) * 100, _f(acc_fake) * 100))
-    if run is not None:
-        run.check_samples(x_fake, X_real)
-    # save plot
-    save_plot(x_fake, epoch, n=min(10, int(np.sqrt(n_samples))), out_dir=out_dir)
-    # save the generator model tile file
-    filename = os.path.join(out_dir, 'generator_model_%03d.h5' % (epoch + 1))
-    g_model.save(filename)
-    return _f(acc_real), _f(acc_fake), filename
+    plot_n = min(10, int(np.sqrt(n_samples)))
+    return summarize_performance_with(generate_real_samples, lambda x: save_plot(x, epoch, n=plot_n, out_dir=out_dir),
+                                      epoch, g_model, d_model, dataset, latent_dim, n_samples, out_dir, log, run)
 
 
 # train the generator and discriminator
