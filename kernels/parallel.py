@@ -25,17 +25,17 @@ def _serial_twin(fn):
     return twin
 
 
-def parallel_kernel(work):
+def parallel_kernel(work, fastmath=False):
     """Decorator: compile ``fn`` with ``parallel=True`` and as a serial twin; a call runs the parallel build when
     ``work(*args)`` is at least ``SERIAL_BELOW``, else the serial one.
     ``prange`` loops are plain loops in the serial build, so both compute the same values in the same order
-    within each iteration."""
+    within each iteration. ``fastmath`` (Numba's flags, for both builds) lets a kernel's sums vectorize."""
     def wrap(fn):
         @functools.wraps(fn)
         def run(*args):
             return (run.parallel if work(*args) >= SERIAL_BELOW else run.serial)(*args)
 
-        run.parallel = njit(parallel=True, cache=True)(fn)
-        run.serial = njit(cache=True)(_serial_twin(fn))
+        run.parallel = njit(parallel=True, cache=True, fastmath=fastmath)(fn)
+        run.serial = njit(cache=True, fastmath=fastmath)(_serial_twin(fn))
         return run
     return wrap

@@ -41,8 +41,9 @@ CASES = [
     ((2, 5, 4, 6), (1, 1, 6, 3), (1, 1), (0, 0, 0, 0)),     # pointwise: no copy at all
     ((1, 6, 6, 4), (1, 1, 4, 3), (2, 2), (0, 0, 0, 0)),     # 1x1 strided
     ((1, 2, 2, 8), (4, 4, 8, 6), (2, 2), (1, 1, 1, 1)),     # U-Net bottleneck: one output pixel (outer-sum dw)
-    ((1, 4, 4, 8), (4, 4, 8, 6), (2, 2), (1, 1, 1, 1)),     # four output pixels: still the outer-sum dw
-    ((1, 6, 6, 8), (4, 4, 8, 6), (2, 2), (1, 1, 1, 1)),     # nine: back to BLAS
+    ((1, 2, 4, 8), (4, 4, 8, 6), (2, 2), (1, 1, 1, 1)),     # two output pixels: outer-sum dw, row-dot cols
+    ((1, 4, 4, 8), (4, 4, 8, 6), (2, 2), (1, 1, 1, 1)),     # four output pixels: still both
+    ((1, 6, 6, 8), (4, 4, 8, 6), (2, 2), (1, 1, 1, 1)),     # nine: back to BLAS for both
 ]
 
 
@@ -81,6 +82,22 @@ def test_float32_stays_float32_and_matches():
                       (cl.conv2d_grad_weight(x, g, 5, 5, 1, 1, pads), ref_grad_weight(x, g, 5, 5, 1, 1, pads))]:
         assert got.dtype == np.float32
         np.testing.assert_allclose(got, want, rtol=1e-4, atol=1e-4)
+
+
+def test_few_row_products_bypass_blas_and_match_it(monkeypatch):
+    """The input gradient's cols for 2..SMALL_M output pixels come from the row-dot kernel, in float32 too."""
+    calls = []
+    real = cl._rows_times_transpose
+    monkeypatch.setattr(cl, "_rows_times_transpose", lambda *args: calls.append(args[0].shape) or real(*args))
+    w = rng.standard_normal((4, 4, 64, 32)).astype(np.float32)
+    for g_shape, used in [((1, 1, 1, 32), False), ((1, 1, 2, 32), True), ((1, 2, 2, 32), True), ((1, 3, 3, 32), False)]:
+        calls.clear()
+        g = rng.standard_normal(g_shape).astype(np.float32)
+        x_shape = (1, 2 * g_shape[1], 2 * g_shape[2], 64)
+        got = cl.conv2d_grad_input(g, w, x_shape, 2, 2, (1, 1, 1, 1))
+        assert got.dtype == np.float32 and bool(calls) == used
+        np.testing.assert_allclose(got, ref_grad_input(g.astype(np.float64), w.astype(np.float64), x_shape, 2, 2,
+                                                       (1, 1, 1, 1)), rtol=1e-4, atol=1e-4)
 
 
 def test_narrow_side_is_chosen_only_where_it_pays_and_is_legal():

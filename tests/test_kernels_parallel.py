@@ -35,8 +35,10 @@ def _conv():
     x, w = rng.standard_normal((2, 9, 8, 3)), rng.standard_normal((3, 3, 3, 5))
     g = rng.standard_normal((2, 5, 4, 5))
     x1, g1 = rng.standard_normal((1, 2, 2, 6)), rng.standard_normal((1, 1, 1, 4))
+    g4 = rng.standard_normal((1, 2, 2, 5))                        # four output pixels: the row-dot input gradient
     return lambda: [cl.conv2d_forward(x, w, 2, 2, (1, 1, 1, 1)), cl.conv2d_grad_input(g, w, x.shape, 2, 2, (1, 1, 1, 1)),
-                    cl.conv2d_grad_weight(x, g, 3, 3, 2, 2, (1, 1, 1, 1)), cl.conv2d_grad_weight(x1, g1, 2, 2, 2, 2, (0,) * 4)]
+                    cl.conv2d_grad_weight(x, g, 3, 3, 2, 2, (1, 1, 1, 1)), cl.conv2d_grad_weight(x1, g1, 2, 2, 2, 2, (0,) * 4),
+                    cl.conv2d_grad_input(g4, w, (1, 4, 4, 3), 2, 2, (1, 1, 1, 1))]
 
 
 def _winograd():
