@@ -617,21 +617,27 @@ def _set_trainable(module, flag):
 
 # ---- train steps ---------------------------------------------------------------------------------
 
-def make_torch_step(model, quick=False):
-    """One book train step in PyTorch (same work as the tinygan step); returns (step, n_params of G+D)."""
+def make_torch_step(model, quick=False, sizes=None, device="cpu"):
+    """One book train step in PyTorch (same work as the tinygan step); returns (step, n_params of G+D).
+
+    ``sizes`` overrides :func:`model_sizes` (e.g. ``{"size": 256, "batch": 16}``); ``device`` is a torch device
+    ("cuda" for the GPU benchmark: modules, data and labels live there)."""
     torch = torch_or_none()
     F = torch.nn.functional
     gen = torch.Generator().manual_seed(0)
-    sz = model_sizes(quick)[model]
+    sz = sizes or model_sizes(quick)[model]
+
+    def put(*tensors):
+        return [t.to(device) for t in tensors]
+
     if model == "pix2pix":
         size, n = sz["size"], sz["batch"]
-        d, g = torch_pix2pix(size, n)
+        d, g = (m.to(device) for m in torch_pix2pix(size, n))
         d.train(), g.train()
         opt_d, opt_g = _torch_adam(d.parameters()), _torch_adam(g.parameters())
-        a = torch.rand(n, 3, size, size, generator=gen) * 2 - 1
-        b = torch.rand(n, 3, size, size, generator=gen) * 2 - 1
+        a, b = put(torch.rand(n, 3, size, size, generator=gen) * 2 - 1, torch.rand(n, 3, size, size, generator=gen) * 2 - 1)
         patch = pix2pix_layers(size, n)[0][-1].out_hw[0]
-        y_real, y_fake = torch.ones(n, 1, patch, patch), torch.zeros(n, 1, patch, patch)
+        y_real, y_fake = put(torch.ones(n, 1, patch, patch), torch.zeros(n, 1, patch, patch))
 
         def d_update(src, tar, y):
             opt_d.zero_grad()
@@ -657,14 +663,14 @@ def make_torch_step(model, quick=False):
     n = sz["batch"]
     half = n // 2
     spec = DCGAN_SPECS[model]
-    d, g = torch_sequential(model, "D"), torch_sequential(model, "G")
+    d, g = torch_sequential(model, "D").to(device), torch_sequential(model, "G").to(device)
     d.train(), g.train()
     opt_d, opt_g = _torch_adam(d.parameters()), _torch_adam(g.parameters())
     h, w, c = spec["in_shape"]
-    x_real = torch.rand(half, c, h, w, generator=gen)
-    z_half = torch.randn(half, spec["latent_dim"], generator=gen)
-    z_full = torch.randn(n, spec["latent_dim"], generator=gen)
-    ones_half, zeros_half, ones_full = torch.ones(half, 1), torch.zeros(half, 1), torch.ones(n, 1)
+    x_real, z_half, z_full = put(torch.rand(half, c, h, w, generator=gen),
+                                 torch.randn(half, spec["latent_dim"], generator=gen),
+                                 torch.randn(n, spec["latent_dim"], generator=gen))
+    ones_half, zeros_half, ones_full = put(torch.ones(half, 1), torch.zeros(half, 1), torch.ones(n, 1))
     y_stack = torch.cat([ones_half, zeros_half])
 
     def d_update(x, y):
@@ -713,10 +719,16 @@ def _quiet(step):
     return run
 
 
-def make_tinygan_step(model, quick=False):
-    """One book train step on tinygan.keras (the gans modules' own define_* functions); returns (step, n_params)."""
+def make_tinygan_step(model, quick=False, sizes=None):
+    """One book train step on tinygan.keras (the gans modules' own define_* functions); returns (step, n_params).
+
+    ``sizes`` overrides :func:`model_sizes`. The step's fixed data and labels live on the current device (as
+    the PyTorch reference's do); what ``g.predict`` returns is a NumPy array, as in Keras, and goes back to the
+    device in the next ``train_on_batch``."""
+    from tinygan import backend
     rng = np.random.default_rng(0)
-    sz = model_sizes(quick)[model]
+    sz = sizes or model_sizes(quick)[model]
+    xp, put = backend.xp(), backend.asarray
     if model == "pix2pix":
         from tinygan.gans import pix2pix as p2p
         size, n = sz["size"], sz["batch"]
@@ -724,10 +736,10 @@ def make_tinygan_step(model, quick=False):
         d = p2p.define_discriminator(shape)
         g = p2p.define_generator(shape)
         gan = p2p.define_gan(g, d, shape)
-        a = rng.uniform(-1, 1, (n, *shape)).astype(np.float32)
-        b = rng.uniform(-1, 1, (n, *shape)).astype(np.float32)
+        a = put(rng.uniform(-1, 1, (n, *shape)).astype(np.float32))
+        b = put(rng.uniform(-1, 1, (n, *shape)).astype(np.float32))
         patch = d.output_shape[1]
-        y_real, y_fake = np.ones((n, patch, patch, 1), np.float32), np.zeros((n, patch, patch, 1), np.float32)
+        y_real, y_fake = xp.ones((n, patch, patch, 1), np.float32), xp.zeros((n, patch, patch, 1), np.float32)
 
         def step():
             fake = g.predict(a)
@@ -745,18 +757,18 @@ def make_tinygan_step(model, quick=False):
     d = mod.define_discriminator()
     g = mod.define_generator(latent)
     gan = mod.define_gan(g, d)
-    x_real = rng.uniform(0 if model == "dcgan_mnist" else -1, 1, (half, *spec["in_shape"])).astype(np.float32)
-    z_half = rng.standard_normal((half, latent)).astype(np.float32)
-    z_full = rng.standard_normal((n, latent)).astype(np.float32)
-    ones_half, zeros_half, ones_full = (np.ones((half, 1), np.float32), np.zeros((half, 1), np.float32),
-                                        np.ones((n, 1), np.float32))
+    x_real = put(rng.uniform(0 if model == "dcgan_mnist" else -1, 1, (half, *spec["in_shape"])).astype(np.float32))
+    z_half = put(rng.standard_normal((half, latent)).astype(np.float32))
+    z_full = put(rng.standard_normal((n, latent)).astype(np.float32))
+    ones_half, zeros_half, ones_full = (xp.ones((half, 1), np.float32), xp.zeros((half, 1), np.float32),
+                                        xp.ones((n, 1), np.float32))
 
     if model == "dcgan_mnist":
-        y_stack = np.vstack([ones_half, zeros_half])
+        y_stack = xp.vstack([ones_half, zeros_half])
 
         def step():
             fake = g.predict(z_half)
-            d.train_on_batch(np.vstack([x_real, fake]), y_stack)
+            d.train_on_batch(xp.vstack([x_real, put(fake)]), y_stack)
             gan.train_on_batch(z_full, ones_full)
     else:
         def step():
