@@ -42,7 +42,13 @@ random draws               CuPy      ``cupy.random``; a seed reproduces runs per
 import math
 
 import numpy
-from numba import cuda
+
+if not hasattr(numpy, "row_stack"):
+    # numba-cuda (0.2x with Numba 0.68, as on the device image this was first run on) still looks up
+    # numpy.row_stack, which NumPy 2.4 removed, when it compiles its first kernel; row_stack was vstack.
+    numpy.row_stack = numpy.vstack
+
+from numba import cuda  # noqa: E402  after the alias above
 from numba.core import config as _numba_config
 
 SIMULATOR = bool(_numba_config.ENABLE_CUDASIM)
@@ -55,7 +61,9 @@ TPB = 32 if SIMULATOR else 256
 TILE_C = 8 if SIMULATOR else 32
 TILE_R = 4 if SIMULATOR else 8
 MAX_BLOCKS = 4 if SIMULATOR else 65535  # 1-D kernels use grid-stride loops beyond this
-MAX_ROW_GROUPS = 3 if SIMULATOR else 256  # stage-1 row groups of a per-channel reduction
+# Stage-1 row groups of a per-channel reduction: 1024 fills an H200's 132 multiprocessors at 64 channels
+# (tests/test_gpu_launch.py checks every book shape).
+MAX_ROW_GROUPS = 3 if SIMULATOR else 1024
 
 _probe = {}
 

@@ -119,7 +119,10 @@ def batch_get_value(xs):
 
 def set_value(x, value):
     """Overwrite a Tensor's value in place (same shape), e.g. ``K.set_value(opt.lr, 1e-4)``."""
-    value = _tg.xp().asarray(value, dtype=x.dtype)
+    if isinstance(x.data, numpy.ndarray):  # a host Tensor (an optimizer's lr stays on the host on every device)
+        value = numpy.asarray(_tg.to_numpy(value), dtype=x.dtype)
+    else:
+        value = _tg.xp().asarray(value, dtype=x.dtype)
     if value.size != x.size:
         raise ValueError(f"set_value: value of shape {value.shape} for a tensor of shape {x.shape}")
     x.data[...] = value.reshape(x.shape)

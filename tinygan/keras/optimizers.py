@@ -10,6 +10,7 @@ import math
 import numpy
 
 from .. import backend as tg_backend
+from ..autograd.tensor import Tensor
 from ..kernels import dispatch
 from . import backend as K
 
@@ -27,8 +28,7 @@ class Optimizer:
         unknown = set(kwargs) - allowed
         if unknown:
             raise TypeError(f"{type(self).__name__} got unexpected keyword arguments {sorted(unknown)}")
-        # A scalar Tensor, as in Keras, so schedules can call K.set_value(opt.lr, new_lr).
-        self.lr = K.variable(lr if learning_rate is None else learning_rate, name="lr")
+        self.lr = _host_variable(lr if learning_rate is None else learning_rate)
         self.decay = float(decay)
         self.initial_decay = self.decay
         self.clipnorm = kwargs.get("clipnorm")
@@ -95,7 +95,7 @@ class Optimizer:
         """Restore what ``get_state`` returned; the next updates are the ones the saved run would have made."""
         self.iterations = int(state["iterations"])
         if "lr" in state:
-            self.lr = K.variable(state["lr"], name="lr")
+            self.lr = _host_variable(state["lr"])
         xp = tg_backend.xp()
         for name in self.slot_names:
             count = sum(1 for key in state if key.startswith(name + ":"))
@@ -196,9 +196,16 @@ class Adam(Optimizer):
                 "epsilon": self.epsilon, "amsgrad": self.amsgrad}
 
 
+def _host_variable(value):
+    """The learning rate: a scalar Tensor, as in Keras, so schedules can call ``K.set_value(opt.lr, new_lr)``.
+    It stays a NumPy scalar on every device: each step reads it, and reading a GPU scalar would make every
+    step wait for the device to finish its queued work."""
+    return Tensor(numpy.array(value, dtype=K.floatx()), requires_grad=True, name="lr", _copy=False)
+
+
 def _raw(grad, param):
     """A gradient (Tensor or array) as a contiguous array of the parameter's dtype."""
-    data = getattr(grad, "data", grad)
+    data = grad.data if isinstance(grad, Tensor) else grad  # (a CuPy array's own .data is its memory pointer)
     data = tg_backend.xp().ascontiguousarray(data)
     if data.shape != param.shape:
         raise ValueError(f"gradient of shape {data.shape} for a parameter of shape {param.shape}")

@@ -1,8 +1,18 @@
 """Small helpers shared by op modules: turning arguments into Tensors, constant masks, the unary-op
 pattern, and naming shapes in errors."""
+import functools
+
 import numpy
 
+from .. import backend
 from ..autograd.tensor import Function, OpError, Tensor, as_tensor
+
+
+@functools.lru_cache(maxsize=512)
+def _device_scalar(xp, value, dtype):
+    """A Python number as a 0-d GPU array, made once per value: making a fresh one for every ``x * 0.5``
+    would copy it from the host each time (a synchronous transfer in the middle of a train step)."""
+    return xp.asarray(value, dtype=dtype)
 
 
 def _constant(value, like):
@@ -10,6 +20,9 @@ def _constant(value, like):
     constant never upcasts a float32 graph, as in Keras); next to an integer tensor a Python int takes
     its dtype and a float gets the default float dtype."""
     if like.dtype.kind == "f":
+        xp = backend.xp()
+        if xp is not numpy and isinstance(value, (int, float, numpy.number)):
+            return Tensor(_device_scalar(xp, value, like.dtype), _copy=False)
         return Tensor(value, dtype=like.dtype)
     if isinstance(value, (float, numpy.floating)):
         return Tensor(value)

@@ -136,8 +136,10 @@ class Weight(Tensor):
 
     def assign(self, value):
         """Replace the values in place (keeps the dtype and the identity shared models rely on)."""
-        value = backend.asarray(backend.to_numpy(value) if not isinstance(value, Tensor) else value.data,
-                                dtype=self.data.dtype)
+        data = value.data if isinstance(value, Tensor) else value
+        if backend.xp() is numpy:
+            data = backend.to_numpy(data)  # a CuPy array assigned on the CPU comes to the host
+        value = backend.asarray(data, dtype=self.data.dtype)  # on CUDA: host arrays go up, device arrays stay
         if value.shape != self.data.shape:
             raise ValueError(f"cannot assign an array of shape {value.shape} to weight {self.name} "
                              f"of shape {self.data.shape}")

@@ -171,9 +171,16 @@ class Model(Network):
             raise ValueError(f"{where}: the list of Numpy arrays that you are passing to your model is not the "
                              f"size the model expected. Expected to see {len(refs)} array(s), but instead got "
                              f"{len(arrays)}: {[numpy.shape(a) for a in arrays]}")
-        out = []
+        out, device_checks = [], []
         for a, ref, name, shape in zip(arrays, refs, names, expected_shapes):
-            a = a.data if isinstance(a, Tensor) else backend.xp().asarray(a)
+            a = a.data if isinstance(a, Tensor) else a
+            if isinstance(a, numpy.ndarray) or not hasattr(a, "dtype"):
+                a = numpy.asarray(a)
+                if a.dtype.kind == "f" and not numpy.isfinite(a).all():  # host data: checked before the copy
+                    raise ValueError(f"{where}: {name} contains NaN or Inf values")
+                a = backend.xp().asarray(a)
+            elif a.dtype.kind == "f":
+                device_checks.append((name, backend.xp().isfinite(a).all()))
             if a.ndim == 1:
                 a = a.reshape(-1, 1)
             if shape is not None:
@@ -185,9 +192,11 @@ class Model(Network):
                                      f"with shape {tuple(a.shape[1:])}")
             if a.dtype.kind not in "biuf":
                 raise ValueError(f"{where}: {name} has dtype {a.dtype}; pass numeric arrays")
-            if a.dtype.kind == "f" and not bool(backend.xp().isfinite(a).all()):
-                raise ValueError(f"{where}: {name} contains NaN or Inf values")
             out.append(Tensor(a.astype(ref, copy=False), _copy=False))
+        # Device data: one wait for the GPU for all arrays together, not one per array.
+        if device_checks and not bool(backend.xp().stack([ok for _, ok in device_checks]).all()):
+            bad = [name for name, ok in device_checks if not bool(ok)]
+            raise ValueError(f"{where}: {bad[0]} contains NaN or Inf values")
         if len({t.shape[0] for t in out}) > 1:
             raise ValueError(f"{where}: all {prefix} arrays should have the same number of samples. Got array "
                              f"shapes: {[t.shape for t in out]}")
@@ -228,8 +237,14 @@ class Model(Network):
             total = w * value if total is None else total + w * value
         with no_grad():
             metrics = [ops.mean(fn(ys[i], outputs[i].detach())) for i, fn in self._metric_functions]
-        values = [total] + (per_output if len(per_output) > 1 else []) + metrics
-        return total, [numpy.float32(backend.to_numpy(v.data)) for v in values]
+        return total, [total] + (per_output if len(per_output) > 1 else []) + metrics
+
+    @staticmethod
+    def _host_values(values):
+        """The loss and metric scalars as NumPy float32, fetched in one copy (on a GPU: one wait per batch, at
+        its end, so the device never idles while the host reads a loss)."""
+        flat = backend.xp().stack([v.data.astype(numpy.float32, copy=False).reshape(()) for v in values])
+        return [numpy.float32(v) for v in backend.to_numpy(flat)]
 
     def _result(self, values):
         return values[0] if len(values) == 1 else values
@@ -255,14 +270,14 @@ class Model(Network):
             for w in self._frozen_weights:
                 w.requires_grad = True
         run.apply_updates()
-        return self._result(values)
+        return self._result(self._host_values(values))
 
     def _apply_constraints(self, params):
         with no_grad():
             for p in params:
                 if p.constraint is not None:
                     value = p.constraint(Tensor(p.data, _copy=False))
-                    p.assign(getattr(value, "data", value))
+                    p.assign(value.data if isinstance(value, Tensor) else value)
 
     def _check_consistency(self):
         if not self._warned_consistency and {id(w) for w in unique(self.trainable_weights)} != \
@@ -276,7 +291,7 @@ class Model(Network):
         self._assert_compiled(x)
         xs, ys = self._data(x, y)
         with no_grad():
-            return self._result(self._forward_losses(xs, ys, Run(False))[1])
+            return self._result(self._host_values(self._forward_losses(xs, ys, Run(False))[1]))
 
     def predict_on_batch(self, x):
         self._ready(x)
@@ -317,7 +332,7 @@ class Model(Network):
         totals = numpy.zeros(len(self.metrics_names))
         with no_grad():
             for s in self._slices(n, batch_size or 32):
-                values = self._forward_losses([t[s] for t in xs], [t[s] for t in ys], Run(False))[1]
+                values = self._host_values(self._forward_losses([t[s] for t in xs], [t[s] for t in ys], Run(False))[1])
                 totals += numpy.asarray(values, dtype=numpy.float64) * (s.stop - s.start)
                 bar.update(s.stop)
         result = [float(v) for v in totals / n]
