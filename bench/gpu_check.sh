@@ -11,7 +11,8 @@
 #      DCGAN train steps on the GPU against the CPU, checkpoints CPU <-> GPU;
 #   4. python -m tinygan.gpu_bench: the book's train steps, tinygan vs PyTorch + cuDNN (gpu_bench.md, .json);
 #   5. the kernel and op benchmarks of bench/test_bench_gpu.py (pytest-benchmark).
-# Results go to $OUT (default: a new temporary folder): one log per step, gpu_bench.md, summary.txt.
+# Results go to $OUT (default: a new temporary folder): check.log (every step's output), gpu_bench.md and .json,
+# profile.txt (where a tinygan step's time goes), summary.txt.
 # --dry skips the install and the device, collects the GPU tests and runs step 4 on the CPU at toy sizes.
 # Exit status: 0 when every step passed.
 set -uo pipefail
@@ -26,11 +27,12 @@ T0=$(date +%s)
 FAILED=()
 
 stage() { echo; echo "== $1 (t = $(( $(date +%s) - T0 )) s)"; }
-# run NAME LIMIT_S CMD...: the command's output to the terminal and $OUT/NAME.log; a failure is remembered
+# run NAME LIMIT_S CMD...: the command's output to the terminal and $OUT/check.log; a failure is remembered
 run() {
     local name=$1 limit=$2
     shift 2
-    timeout --kill-after=10 "$limit" "$@" 2>&1 | tee "$OUT/$name.log"
+    echo "---- $name" >> "$OUT/check.log"
+    timeout --kill-after=10 "$limit" "$@" 2>&1 | tee -a "$OUT/check.log"
     local rc=${PIPESTATUS[0]}
     [ "$rc" -eq 0 ] || { FAILED+=("$name (exit $rc)"); echo "!! $name failed with exit status $rc"; }
 }
@@ -38,12 +40,12 @@ run() {
 if [ "$DRY" -eq 1 ]; then
     stage "dry run: no install, no device"
     run collect_gpu_tests 120 "$PY" -m pytest -m gpu --collect-only -q -p no:cacheprovider tests bench/test_bench_gpu.py
-    run gpu_bench 300 "$PY" -m tinygan.gpu_bench --dry --out "$OUT"
+    run gpu_bench 300 "$PY" -m tinygan.gpu_bench --dry --out "$OUT" --profile
 else
     stage "1. install tinygan (no dependencies, no network)"
     run install 180 "$PY" -m pip install --no-deps --no-build-isolation --no-index -q .
     stage "2. device"
-    nvidia-smi --query-gpu=name,driver_version,memory.total,clocks.max.sm --format=csv 2>&1 | tee "$OUT/device.log"
+    nvidia-smi --query-gpu=name,driver_version,memory.total,clocks.max.sm --format=csv 2>&1 | tee -a "$OUT/check.log"
     run versions 120 "$PY" -c "
 import cupy, numba, numpy
 from numba import cuda
@@ -60,7 +62,7 @@ except ImportError:
     stage "3. GPU tests"
     run pytest_gpu 300 "$PY" -m pytest -m gpu -q -rfEs -p no:cacheprovider tests
     stage "4. train steps: tinygan vs PyTorch + cuDNN"
-    run gpu_bench 240 "$PY" -m tinygan.gpu_bench --out "$OUT"
+    run gpu_bench 300 "$PY" -m tinygan.gpu_bench --out "$OUT" --profile
     stage "5. kernel and op benchmarks"
     run bench_ops 120 "$PY" -m pytest -m gpu -q -p no:cacheprovider bench/test_bench_gpu.py \
         --benchmark-columns=median,iqr,min,rounds --benchmark-group-by=group --benchmark-sort=name

@@ -113,7 +113,7 @@ def _pix2pix_steps(image_shape, ngf, ndf, weights, data, steps):
     return initial, np.asarray(losses), np.asarray(first_translation), _snapshot(d_model, g_model)
 
 
-def _pix2pix_compare(image_shape, ngf, ndf, steps=3, batch=1):
+def _pix2pix_compare(image_shape, ngf, ndf, steps=3, batch=1, check_updates=True):
     rng = np.random.default_rng(0)
     data = [rng.uniform(-1, 1, (batch, *image_shape)).astype(np.float32) for _ in range(2)]
     with on_device("cpu"):
@@ -124,7 +124,8 @@ def _pix2pix_compare(image_shape, ngf, ndf, steps=3, batch=1):
     np.testing.assert_allclose(gpu_pred, cpu_pred, rtol=1e-4, atol=1e-5)
     assert np.all(np.isfinite(gpu_losses))
     _assert_close_losses(gpu_losses, cpu_losses)
-    _assert_updates_agree(initial[0] + initial[1], gpu_after, cpu_after, lr=2e-4, steps=steps)
+    if check_updates:
+        _assert_updates_agree(initial[0] + initial[1], gpu_after, cpu_after, lr=2e-4, steps=steps)
 
 
 def test_pix2pix_train_steps_gpu_match_cpu_small():
@@ -134,8 +135,43 @@ def test_pix2pix_train_steps_gpu_match_cpu_small():
 
 @pytest.mark.slow
 def test_pix2pix_train_step_gpu_matches_cpu_book_size():
-    """The book's 256x256 models (54M generator parameters), one step (the CPU side takes a while)."""
-    _pix2pix_compare((256, 256, 3), ngf=64, ndf=64, steps=1)
+    """The book's 256x256 models (54M generator parameters), one step (the CPU side takes a while): losses and
+    translations. Not the Adam updates: Adam's first step moves a weight by about +-lr whatever its gradient's
+    size, so every gradient within rounding of zero may move either way; on the H200 2.1% of the 61M weights
+    did (1.3M), against at most 0.5% at 64 px. The gradients themselves are compared in the next test."""
+    _pix2pix_compare((256, 256, 3), ngf=64, ndf=64, steps=1, check_updates=False)
+
+
+def _generator_gradients(image_shape, ngf, weights, data):
+    from tinygan.gans import pix2pix
+    tg.random.seed(0)
+    g_model = pix2pix.define_generator(image_shape, ngf=ngf, out_channels=image_shape[-1], n_dropout=0)
+    if weights is not None:
+        g_model.set_weights(weights)
+    src, probe = data
+    out = g_model(tg.Tensor(src), training=True)
+    loss = tg.ops.mean(out * tg.Tensor(probe))
+    params = g_model.trainable_weights
+    return g_model.get_weights(), [g.numpy() for g in tg.grad(loss, params)], [p.name for p in params]
+
+
+@pytest.mark.parametrize("size", [64, pytest.param(256, marks=pytest.mark.slow)])
+def test_pix2pix_generator_gradients_gpu_match_cpu(size):
+    """Every weight gradient of the U-Net (BatchNorm in training mode, batch 1) agrees to 1e-3 in norm: a wrong
+    kernel gives errors of order 1, float32 summation order about 1e-6. A conv bias just before a BatchNorm has
+    a gradient of zero up to rounding (the norm removes the mean), so norms are taken relative to at least 1e-4
+    of the largest gradient."""
+    shape = (size, size, 3)
+    rng = np.random.default_rng(3)
+    data = [rng.uniform(-1, 1, (1, *shape)).astype(np.float32) for _ in range(2)]
+    with on_device("cpu"):
+        weights, cpu, names = _generator_gradients(shape, 64 if size == 256 else 16, None, data)
+    with on_device("cuda"):
+        _, gpu, _ = _generator_gradients(shape, 64 if size == 256 else 16, weights, data)
+    floor = 1e-4 * max(float(np.linalg.norm(b)) for b in cpu)
+    errors = sorted(((float(np.linalg.norm(a - b)) / max(float(np.linalg.norm(b)), floor), n)
+                     for a, b, n in zip(gpu, cpu, names)), reverse=True)
+    assert errors[0][0] < 1e-3, f"largest relative gradient errors: {errors[:5]}"
 
 
 # ---- DCGAN (the book's MNIST DCGAN, chapter 7) -----------------------------------------------------------------
@@ -271,11 +307,16 @@ def test_cuda_kernels_on_cupy_arrays_match_references():
             cupy.testing.assert_allclose(back, dispatch.col2im(cols, x.shape, kh, kw, sh, sw, pads), rtol=1e-6, atol=1e-6)
     x3 = x.reshape(2, -1, 5)
     s = cupy.asarray(rng.standard_normal((2, 5)))
-    got = dispatch.centered_sums(x3, x3, s, s)
+    with dispatch.use("cuda"):  # 'auto' gives these to CuPy's array code on a GPU (dispatch.ARRAY_CODE_ON_GPU)
+        got = [*dispatch.centered_sums(x3, x3, s, s), dispatch.channel_affine(x3, s, s),
+               dispatch.channel_affine2(x3, s, x3, s, s), dispatch.leaky_relu_forward(x, 0.2),
+               dispatch.leaky_relu_backward(x, x * 3, 0.2)]
     with dispatch.use("reference"):
-        ref = dispatch.centered_sums(x3, x3, s, s)
+        ref = [*dispatch.centered_sums(x3, x3, s, s), dispatch.channel_affine(x3, s, s),
+               dispatch.channel_affine2(x3, s, x3, s, s), dispatch.leaky_relu_forward(x, 0.2),
+               dispatch.leaky_relu_backward(x, x * 3, 0.2)]
     for a, b in zip(got, ref):
-        cupy.testing.assert_allclose(a, b, rtol=1e-10, atol=1e-9)
+        cupy.testing.assert_allclose(a, b, rtol=1e-6, atol=1e-6)
     p = cupy.asarray(rng.standard_normal((1000,)).astype(np.float32))
     pr, g = p.copy(), cupy.asarray(rng.standard_normal((1000,)).astype(np.float32))
     m, v, mr, vr = (cupy.zeros_like(p) for _ in range(4))

@@ -24,8 +24,11 @@ activations), not the cached blocks either allocator keeps.
 """
 import argparse
 import contextlib
+import cProfile
+import io
 import json
 import os
+import pstats
 import statistics
 import sys
 import time
@@ -70,11 +73,15 @@ class Framework:
 
 
 class Tinygan(Framework):
-    def __init__(self, device):
-        super().__init__("tinygan", device)
+    """tinygan as it runs by default, or (``kernels='reference'``) with CuPy array code in place of every
+    CUDA kernel, which shows what the kernels are worth in a whole step."""
+
+    def __init__(self, device, kernels="auto"):
+        super().__init__("tinygan" if kernels == "auto" else "tinygan (array code)", device)
         import tinygan
         tinygan.set_device(device)
         self.gpu = device == "cuda"
+        self.kernels = kernels
 
     def sync(self):
         if self.gpu:
@@ -84,9 +91,15 @@ class Tinygan(Framework):
     def build(self, model, sizes):
         from tinygan import random
         from tinygan.benchmarks import make_tinygan_step
+        from tinygan.kernels import dispatch
         random.seed(0)
         step, n_params = make_tinygan_step(model, sizes=sizes)
-        return step, n_params
+        kernels = self.kernels
+
+        def run():
+            with dispatch.use(kernels):
+                step()
+        return run, n_params
 
     @contextlib.contextmanager
     def peak_memory(self, result):
@@ -174,8 +187,24 @@ def _sample(fw, step, steps):
     return (time.perf_counter() - t0) / steps
 
 
-def run_case(label, model, sizes, frameworks, warmup, rounds, steps, log):
-    """Times one model in every framework; returns the case's result dict."""
+def profile_text(label, fw, step, steps=2, top=25):
+    """cProfile of ``steps`` steps ending in a device synchronisation: on a GPU the time in ``synchronize`` (or
+    ``get``) is the host waiting for the device, the rest is the host's own work (Python, launches)."""
+    prof = cProfile.Profile()
+    fw.sync()
+    prof.enable()
+    for _ in range(steps):
+        step()
+    fw.sync()
+    prof.disable()
+    out = io.StringIO()
+    pstats.Stats(prof, stream=out).sort_stats("tottime").print_stats(top)
+    return f"==== {label}: {fw.name}, {steps} steps\n{out.getvalue()}"
+
+
+def run_case(label, model, sizes, frameworks, warmup, rounds, steps, log, profiles=None):
+    """Times one model in every framework; returns the case's result dict. With ``profiles`` (a list), appends
+    a cProfile of tinygan's step to it."""
     built, out = {}, {"case": label, "model": model, "sizes": sizes, "results": {}}
     for fw in frameworks:
         res = out["results"][fw.name] = {"samples_ms": []}
@@ -201,6 +230,8 @@ def run_case(label, model, sizes, frameworks, warmup, rounds, steps, log):
                 for _ in range(2):
                     built[fw.name]()
             res["ms"] = statistics.median(res["samples_ms"])
+            if profiles is not None and fw.name == "tinygan":
+                profiles.append(profile_text(label, fw, built[fw.name]))
             log(f"  {fw.name}: {res['ms']:.2f} ms/step (samples {', '.join(f'{v:.1f}' for v in res['samples_ms'])})"
                 + (f", peak {res['peak_mib']:.0f} MiB" if res.get("peak_mib") else ""))
     built.clear()
@@ -217,14 +248,15 @@ def _mib(v):
 
 def format_table(cases):
     """The markdown table of the README: tinygan vs PyTorch fp32 (and TF32) ms, ratio, peak memory."""
-    lines = ["| train step | tinygan | PyTorch fp32 | x PyTorch | PyTorch TF32 | peak MiB tinygan | peak MiB PyTorch "
-             "| x memory |", "|---|---|---|---|---|---|---|---|"]
+    lines = ["| train step | tinygan | PyTorch fp32 | x PyTorch | PyTorch TF32 | tinygan, array code only "
+             "| peak MiB tinygan | peak MiB PyTorch | x memory |", "|---|---|---|---|---|---|---|---|---|"]
     for c in cases:
         r = c["results"]
-        tg, th, tf = (r.get(k, {}) for k in ("tinygan", "torch", "torch (TF32)"))
-        ms = [x.get("ms") for x in (tg, th, tf)]
-        cells = [f"{v:.1f} ms" if v else (x.get("error", "-")[:60] if x else "-") for v, x in zip(ms, (tg, th, tf))]
-        lines.append(f"| {c['case']} | {cells[0]} | {cells[1]} | {_ratio(ms[0], ms[1])} | {cells[2]} | "
+        runs = [r.get(k, {}) for k in ("tinygan", "torch", "torch (TF32)", "tinygan (array code)")]
+        tg, th = runs[:2]
+        ms = [x.get("ms") for x in runs]
+        cells = [f"{v:.1f} ms" if v else (x.get("error", "-")[:60] if x else "-") for v, x in zip(ms, runs)]
+        lines.append(f"| {c['case']} | {cells[0]} | {cells[1]} | {_ratio(ms[0], ms[1])} | {cells[2]} | {cells[3]} | "
                      f"{_mib(tg.get('peak_mib'))} | {_mib(th.get('peak_mib'))} | "
                      f"{_ratio(tg.get('peak_mib'), th.get('peak_mib'))} |")
     return "\n".join(lines)
@@ -252,9 +284,10 @@ def _parser():
     p.add_argument("--dry", action="store_true", help="CPU, toy sizes, one step each: checks the script itself")
     p.add_argument("--rounds", type=int, default=5, help="timed samples per framework and case (default 5)")
     p.add_argument("--steps", type=int, default=5, help="steps per sample (default 5)")
-    p.add_argument("--warmup", type=int, default=3, help="untimed steps first (default 3)")
+    p.add_argument("--warmup", type=int, default=5, help="untimed steps first (default 5)")
     p.add_argument("-k", dest="pattern", default="", help="only cases whose label contains this text")
     p.add_argument("--no-torch", action="store_true", help="time tinygan only")
+    p.add_argument("--profile", action="store_true", help="also write profile.txt: a cProfile of each tinygan step")
     return p
 
 
@@ -268,12 +301,12 @@ def main(argv=None):
     def log(msg):
         print(msg, flush=True)
 
-    frameworks = [Tinygan(device)]
+    frameworks = [Tinygan(device), Tinygan(device, kernels="reference")]
     if not args.no_torch and _torch() is not None and (args.dry or _torch().cuda.is_available()):
         frameworks += [Torch(device, tf32=False)] + ([Torch(device, tf32=True)] if not args.dry else [])
     header = device_text(device)
     log(f"# tinygan GPU benchmark: {header}")
-    cases = []
+    cases, profiles = [], [] if args.profile else None
     with warnings.catch_warnings():
         warnings.filterwarnings("ignore", message="Discrepancy between trainable weights")
         for label, model, sizes in GPU_CASES:
@@ -285,7 +318,7 @@ def main(argv=None):
                 sizes = DRY_SIZES[model]
                 label = f"{model} (dry run, {sizes})"
             log(f"{label} ({model}, {sizes})")
-            cases.append(run_case(label, model, sizes, frameworks, args.warmup, args.rounds, args.steps, log))
+            cases.append(run_case(label, model, sizes, frameworks, args.warmup, args.rounds, args.steps, log, profiles))
     table = format_table(cases)
     meta = {"device": header, "rounds": args.rounds, "steps": args.steps, "warmup": args.warmup, "dry": args.dry}
     with open(os.path.join(args.out, "gpu_bench.json"), "w") as f:
@@ -294,6 +327,9 @@ def main(argv=None):
         f.write(f"{header}\n\nmedian of {args.rounds} samples of {args.steps} steps, after {args.warmup} warm-up "
                 f"steps\n\n{table}\n")
     log(table)
+    if profiles:
+        with open(os.path.join(args.out, "profile.txt"), "w") as f:
+            f.write("\n".join(profiles))
     failed = [c["case"] for c in cases for r in c["results"].values() if "error" in r]
     return 1 if failed else 0
 
