@@ -159,8 +159,9 @@ def _generator_gradients(image_shape, ngf, weights, data):
 def test_pix2pix_generator_gradients_gpu_match_cpu(size):
     """Every weight gradient of the U-Net (BatchNorm in training mode, batch 1) agrees to 1e-3 in norm: a wrong
     kernel gives errors of order 1, float32 summation order about 1e-6. A conv bias just before a BatchNorm has
-    a gradient of zero up to rounding (the norm removes the mean), so norms are taken relative to at least 1e-4
-    of the largest gradient."""
+    a gradient of zero up to rounding (the norm removes the mean), so norms are taken relative to at least 1e-3
+    of the largest gradient. On the H200 every kernel's gradient agreed to 1e-4; against a 1e-4 floor those
+    biases showed 2e-3 (64 px) and 4e-3 (256 px), their rounding noise."""
     shape = (size, size, 3)
     rng = np.random.default_rng(3)
     data = [rng.uniform(-1, 1, (1, *shape)).astype(np.float32) for _ in range(2)]
@@ -168,7 +169,7 @@ def test_pix2pix_generator_gradients_gpu_match_cpu(size):
         weights, cpu, names = _generator_gradients(shape, 64 if size == 256 else 16, None, data)
     with on_device("cuda"):
         _, gpu, _ = _generator_gradients(shape, 64 if size == 256 else 16, weights, data)
-    floor = 1e-4 * max(float(np.linalg.norm(b)) for b in cpu)
+    floor = 1e-3 * max(float(np.linalg.norm(b)) for b in cpu)
     errors = sorted(((float(np.linalg.norm(a - b)) / max(float(np.linalg.norm(b)), floor), n)
                      for a, b, n in zip(gpu, cpu, names)), reverse=True)
     assert errors[0][0] < 1e-3, f"largest relative gradient errors: {errors[:5]}"
