@@ -2,11 +2,10 @@
 
 MPI still starts the ranks and carries NCCL's unique id from rank 0 to the others; then each rank drives the
 GPU ``local rank % GPUs on the node`` (``MPI_LOCALRANKID`` / ``OMPI_COMM_WORLD_LOCAL_RANK``). NCCL collectives
-run on the current CuPy stream and return at once; the wait polls the stream against the same deadline as the
-MPI collectives, and a timeout aborts the NCCL communicator before aborting the job.
+run on the current CuPy stream and return at once; the rank then synchronizes the stream under the same
+deadline as the MPI collectives, and a timeout aborts the NCCL communicator before aborting the job.
 """
 import os
-import time
 
 LOCAL_RANK_VARIABLES = ("MPI_LOCALRANKID", "OMPI_COMM_WORLD_LOCAL_RANK", "SLURM_LOCALID")
 
@@ -39,6 +38,7 @@ class NCCLGroup:
         cupy.cuda.Device(local_rank(mpi.rank) % cupy.cuda.runtime.getDeviceCount()).use()
         uid = mpi.broadcast_object(nccl.get_unique_id() if mpi.rank == 0 else None)
         self.comm = nccl.NcclCommunicator(mpi.size, uid, mpi.rank)
+        mpi._on_abort.append(self.comm.abort)
 
     def _run(self, arrays, what, call):
         stream = self.cupy.cuda.get_current_stream()
@@ -46,7 +46,8 @@ class NCCLGroup:
             if not a.flags.c_contiguous:
                 raise ValueError(f"{what}: NCCL needs contiguous arrays, got one of shape {a.shape}")
             call(a, nccl_dtype(self.nccl, a.dtype), stream.ptr)
-        self.wait(stream, what)
+        with self.mpi.deadline(f"NCCL {what}"):
+            stream.synchronize()
         return arrays
 
     def allreduce_sum(self, arrays, what="all-reduce"):
@@ -58,14 +59,3 @@ class NCCLGroup:
         def call(a, dtype, stream):
             self.comm.bcast(a.data.ptr, a.size, dtype, 0, stream)
         return self._run(arrays, what, call)
-
-    def wait(self, stream, what):
-        deadline = time.monotonic() + self.mpi.timeout
-        pause = 2e-5
-        while not stream.done:
-            if time.monotonic() > deadline:
-                self.comm.abort()
-                self.mpi.abort(f"NCCL {what} did not complete within {self.mpi.timeout:g} s: another rank has "
-                               "died or hangs (TINYGAN_COLLECTIVE_TIMEOUT sets the limit)")
-            time.sleep(pause)
-            pause = min(pause * 2, 2e-3)

@@ -5,13 +5,17 @@ Intel MPI set ``PMI_SIZE``, Open MPI ``OMPI_COMM_WORLD_SIZE``. Only then is ``mp
 optional extra ``tinygan[mpi]``), so a plain ``tinygan`` run never touches MPI. ``TINYGAN_DISTRIBUTED=0``
 opts out under a launcher (each rank then trains alone).
 
-MPI's blocking collectives wait forever for a rank that died or hangs. Every collective here is started
-non-blocking and polled until a deadline (``TINYGAN_COLLECTIVE_TIMEOUT``, default 300 s, generous for a slow
-step on a busy machine): past it the rank prints one line naming the collective and aborts the whole job with
-``MPI_Abort``, so a killed rank ends the others with that message instead of a hang.
+MPI's collectives wait forever for a rank that died or hangs. Every collective here runs under a deadline
+(``TINYGAN_COLLECTIVE_TIMEOUT``, default 300 s, generous for a slow step on a busy machine): a watchdog thread
+that sleeps while nothing is pending sees a collective past it, prints one line naming the collective and ends
+the whole job with ``MPI_Abort``, so a killed or hung rank ends the others with that message instead of a hang.
+The collectives themselves block (mpi4py releases the GIL), which keeps MPI progressing them at full speed:
+polling a non-blocking one with sleeps in between would stall its transfer (measured: 1 GB/s instead of ...).
 """
+import contextlib
 import os
 import sys
+import threading
 import time
 
 import numpy
@@ -81,27 +85,42 @@ class MPIGroup:
         self.rank, self.size = self.comm.Get_rank(), self.comm.Get_size()
         self.timeout = collective_timeout()
         self._nccl = None
+        self._pending = None  # (what, start time) of the collective in progress
+        self._on_abort = []   # called before MPI_Abort (the NCCL communicator's abort)
+        self._watchdog = None
 
     # ---- waiting with a deadline ------------------------------------------------------------------------
+    @contextlib.contextmanager
+    def deadline(self, what):
+        """Run a blocking collective; the watchdog aborts the job if it is still running after the timeout."""
+        if self._watchdog is None:
+            self._watchdog = threading.Thread(target=self._watch, name="tinygan-collective-watchdog", daemon=True)
+            self._watchdog.start()
+        self._pending = (what, time.monotonic())
+        try:
+            yield
+        finally:
+            self._pending = None
+
+    def _watch(self):
+        tick = min(1.0, self.timeout / 10)
+        while True:
+            time.sleep(tick)
+            pending = self._pending
+            if pending is not None and time.monotonic() - pending[1] > self.timeout:
+                self.abort(f"{pending[0]} did not complete within {self.timeout:g} s: another rank has died, hangs "
+                           "or runs different code (TINYGAN_COLLECTIVE_TIMEOUT sets the limit)")
+
     def wait(self, requests, what):
-        """Complete ``requests``; spin briefly, then poll with growing sleeps (a waiting rank must not take
-        the CPU from a slower one on a shared machine), and abort the job past the deadline."""
-        deadline = time.monotonic() + self.timeout
-        for _ in range(200):
-            if self.MPI.Request.Testall(requests):
-                return
-        pause = 2e-5
-        while not self.MPI.Request.Testall(requests):
-            if time.monotonic() > deadline:
-                self.abort(f"{what} did not complete within {self.timeout:g} s: another rank has died, hangs or "
-                           "runs different code (TINYGAN_COLLECTIVE_TIMEOUT sets the limit)")
-            time.sleep(pause)
-            pause = min(pause * 2, 2e-3)
+        with self.deadline(what):
+            self.MPI.Request.Waitall(requests)
 
     def abort(self, message):
         """Say why on stderr, then end every rank of the job (MPI_Abort): the one clean exit from a lost peer."""
         print(f"tinygan.distributed: rank {self.rank} of {self.size}: {message}; aborting all ranks.",
               file=sys.stderr, flush=True)
+        for hook in self._on_abort:
+            hook()
         self.comm.Abort(3)
 
     # ---- collectives -----------------------------------------------------------------------------------
