@@ -44,14 +44,16 @@ def global_batches(steps, batch=8):
 
 
 def steps(args):
-    tg_random.seed(3)
+    tg_random.seed(3)  # rank 1 draws other initial weights: compile must give it rank 0's
     model = mlp(args.bn)
+    at_compile = _spread(model.get_weights())
     x, y = global_batches(args.steps)
     n, r = distributed.size(), distributed.rank()
     share = x.shape[1] // n
     losses = [model.train_on_batch(x[k, r * share:(r + 1) * share], y[k, r * share:(r + 1) * share])
               for k in range(args.steps)]
-    return {"losses": np.asarray(losses), **{f"w{i}": w for i, w in enumerate(model.get_weights())}}
+    return {"losses": np.asarray(losses), "spread_at_compile": at_compile,
+            **{f"w{i}": w for i, w in enumerate(model.get_weights())}}
 
 
 def resume(args):
@@ -68,16 +70,16 @@ def resume(args):
         losses.append(model.train_on_batch(mine_x[ix], mine_y[ix]))
     save_checkpoint(args.ckpt, {"m": model}, start + args.steps)
     weights = model.get_weights()
-    spread = max(float(np.abs(w - w0).max()) for w, w0 in zip(weights, _rank0(weights)))
-    return {"losses": np.asarray(losses), "start": start, "size": distributed.size(), "spread": spread,
+    return {"losses": np.asarray(losses), "start": start, "size": distributed.size(), "spread": _spread(weights),
             **{f"w{i}": w for i, w in enumerate(weights)}, **{f"loaded{i}": w for i, w in enumerate(loaded)}}
 
 
-def _rank0(arrays):
-    """Rank 0's copies of ``arrays`` (to show that every rank holds the same weights)."""
-    out = [a.copy() for a in arrays]
-    distributed.group().broadcast(out)
-    return out
+def _spread(arrays):
+    """The largest difference between any rank's ``arrays`` and rank 0's (0: every rank holds the same)."""
+    rank0 = [a.copy() for a in arrays]
+    distributed.group().broadcast(rank0)
+    mine = np.array([max(float(np.abs(a - a0).max()) for a, a0 in zip(arrays, rank0))])
+    return float(distributed.group().allreduce_max(mine)[0])
 
 
 def lost(args):

@@ -6,8 +6,8 @@ Run any tinygan training program under an MPI launcher and it trains on all the 
 
 * every compiled model's ``train_on_batch`` averages its gradients over the ranks (bucketed all-reduce,
   :mod:`.buckets`) before the optimizer step, so the weights stay identical on every rank;
-* the first ``train_on_batch`` of a model broadcasts its weights, its layers' state and its optimizer's state
-  from rank 0 (:func:`sync_model`), and the losses it returns are the averages over the ranks;
+* ``compile`` and the first ``train_on_batch`` of a model broadcast its weights, its layers' state and its
+  optimizer's state from rank 0 (:func:`sync_model`), and the losses it returns are the averages over the ranks;
 * ``tinygan.random.seed(n)`` gives rank 0 the stream of seed ``n`` (what a single process gets) and rank r > 0
   an independent stream derived from (n, r) (:mod:`.rng`); checkpoints keep every rank's stream;
 * :func:`shard` gives each rank its part of a dataset, so an epoch of N ranks is 1/N of the steps;
@@ -72,10 +72,12 @@ def broadcast_object(obj):
     return group().broadcast_object(obj) if active() else obj
 
 
-def sync_model(model):
-    """Broadcast rank 0's weights (trainable and not), layer state and optimizer state of ``model``; once per
-    model, on its first ``train_on_batch``, so every rank starts from the same point (fresh or resumed)."""
-    if not active() or getattr(model, "_distributed_synced", False):
+def sync_model(model, once=False):
+    """Broadcast rank 0's weights (trainable and not), layer state and optimizer state of ``model``, so every
+    rank starts from the same point (fresh or resumed). ``compile`` calls it (a generator is then the same on
+    every rank before its first ``predict``) and the first ``train_on_batch`` again with ``once=True`` (for
+    weights set or loaded in between, or built by the first batch)."""
+    if not active() or (once and getattr(model, "_distributed_synced", False)):
         return
     arrays = [w.data for w in model.weights]
     optimizer = getattr(model, "optimizer", None)
@@ -92,7 +94,7 @@ def sync_model(model):
     model.set_state(small["layers"])
     if optimizer is not None:
         optimizer.iterations = small["iterations"]
-    model._distributed_synced = True
+    model._distributed_synced = once
 
 
 def shard(data):

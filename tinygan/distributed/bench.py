@@ -4,8 +4,9 @@ Each configuration runs in its own ``mpiexec -n R`` job (loopback only) of ``pyt
 Every rank builds the book's train step (:func:`tinygan.benchmarks.make_tinygan_step`: Pix2Pix at batch 1,
 DCGAN-MNIST at batch 256 per rank, so R ranks train on R times the samples per step), runs a warm-up step and
 then ``repeat`` timed steps; rank 0 reports the median step time and the time per step spent in all-reduces
-(gradients with their packing and unpacking, losses, synchronized BatchNorm; waits for the slower rank included). A last measurement all-reduces
-a 64 MiB float32 buffer to give the all-reduce bandwidth the README's extrapolation uses.
+(gradients with their packing and unpacking, losses, synchronized BatchNorm; waits for the slower rank
+included). A last measurement all-reduces a 64 MiB float32 buffer to give the all-reduce bandwidth the README's
+extrapolation uses.
 """
 import json
 import os

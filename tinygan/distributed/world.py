@@ -9,8 +9,8 @@ MPI's collectives wait forever for a rank that died or hangs. Every collective h
 (``TINYGAN_COLLECTIVE_TIMEOUT``, default 300 s, generous for a slow step on a busy machine): a watchdog thread
 that sleeps while nothing is pending sees a collective past it, prints one line naming the collective and ends
 the whole job with ``MPI_Abort``, so a killed or hung rank ends the others with that message instead of a hang.
-The collectives themselves block (mpi4py releases the GIL), which keeps MPI progressing them at full speed:
-polling a non-blocking one with sleeps in between would stall its transfer (measured: 1 GB/s instead of ...).
+The collectives themselves block (mpi4py releases the GIL), which keeps MPI progressing them: MPICH moves a
+non-blocking collective only inside MPI calls, so polling one with sleeps in between would pause the transfer.
 """
 import contextlib
 import os

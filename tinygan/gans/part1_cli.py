@@ -386,8 +386,9 @@ def cmd_dcgan_train(args):
     if distributed.describe(batch):
         print(distributed.describe(batch))
     os.makedirs(out, exist_ok=True)
-    _write_json(os.path.join(out, "run.json"), {"dataset": args.dataset, "model": kind, "latent_dim": args.latent_dim,
-                           "batch_size": batch, "epochs": epochs, "seed": args.seed})
+    _write_json(os.path.join(out, "run.json"), {"dataset": args.dataset, "model": kind,
+                                                "latent_dim": args.latent_dim, "batch_size": batch, "epochs": epochs,
+                                                "seed": args.seed})
     d = module.define_discriminator(in_shape=X.shape[1:])
     g = module.define_generator(args.latent_dim)
     gan = module.define_gan(g, d)

@@ -394,7 +394,8 @@ def _train(args):
     t0 = time.time()
     result = train(d_model, g_model, gan_model, distributed.shard(dataset), n_epochs=s["epochs"],
                    n_batch=s["batch_size"], summary_every=s["save_every"], out_dir=out, val_dataset=val,
-                   val_images=args.val_images, log_every=s["log_every"], progress=runs.shows_progress(not args.no_progress),
+                   val_images=args.val_images, log_every=s["log_every"],
+                   progress=runs.shows_progress(not args.no_progress),
                    checkpoint_every=s["checkpoint_every"] or None, resume_from=resume_from,
                    max_steps=s["max_steps"], extra={"settings": s})
     seconds = time.time() - t0
