@@ -51,8 +51,12 @@ def run(args):
     threads = args.threads or benchmarks.DEFAULT_THREADS
     if args.scaling:
         from .distributed import bench
-        print(bench.run(args.scaling, quick=args.quick, repeat=args.repeat or 5,
-                        log=lambda m: None if args.quiet else print(m, file=sys.stderr))[1])
+        try:
+            print(bench.run(args.scaling, quick=args.quick, repeat=args.repeat or 5,
+                            log=lambda m: None if args.quiet else print(m, file=sys.stderr))[1])
+        except RuntimeError as exc:  # no mpiexec, or a rank failed: one line, not a traceback
+            print(f"tinygan bench --scaling: {exc}", file=sys.stderr)
+            return 2
         return 0
     if args.profile:
         print(benchmarks.profile_step(args.profile, quick=args.quick, top=args.top, threads=threads,
