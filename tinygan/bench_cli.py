@@ -37,6 +37,9 @@ def register(subparsers):
     p.add_argument("--profile", default=None, metavar="MODEL", choices=("pix2pix", "dcgan_mnist", "dcgan_cifar10"),
                    help="instead of the table, cProfile one tinygan train step of MODEL (after a warm-up step)")
     p.add_argument("--top", type=int, default=15, help="rows of the --profile listing (default 15)")
+    p.add_argument("--scaling", type=int, default=None, metavar="RANKS", help="instead of the table, data-parallel "
+                   "scaling: DCGAN-MNIST and Pix2Pix train steps on 1 and on RANKS MPI ranks, one thread each (needs "
+                   "tinygan[mpi]; tinygan/distributed/bench.py)")
     p.add_argument("-q", "--quiet", action="store_true", help="no progress lines on stderr")
     p.set_defaults(func=run)
     return p
@@ -46,6 +49,15 @@ def run(args):
     from . import benchmarks
 
     threads = args.threads or benchmarks.DEFAULT_THREADS
+    if args.scaling:
+        from .distributed import bench
+        try:
+            print(bench.run(args.scaling, quick=args.quick, repeat=args.repeat or 5,
+                            log=lambda m: None if args.quiet else print(m, file=sys.stderr))[1])
+        except RuntimeError as exc:  # no mpiexec, or a rank failed: one line, not a traceback
+            print(f"tinygan bench --scaling: {exc}", file=sys.stderr)
+            return 2
+        return 0
     if args.profile:
         print(benchmarks.profile_step(args.profile, quick=args.quick, top=args.top, threads=threads,
                                       blas_threads=args.blas_threads))

@@ -18,7 +18,10 @@ _cuda = {"rng": None, "saved": None}
 
 
 def seed(n=None):
-    """Reseed the engine's generator and NumPy's legacy global RNG (``None``: fresh OS entropy)."""
+    """Reseed the engine's generator and NumPy's legacy global RNG (``None``: fresh OS entropy). Under
+    ``mpiexec`` rank r > 0 gets a stream derived from (n, r) (``tinygan.distributed.rng``)."""
+    from .distributed.rng import rank_seed
+    n = rank_seed(n)
     _rng.bit_generator.state = numpy.random.PCG64(n).state
     numpy.random.seed(None if n is None else n % 2**32)
     _cuda.update(rng=None, saved=None)

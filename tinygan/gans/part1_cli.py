@@ -361,8 +361,10 @@ def cmd_dcgan_train(args):
     settings_keys = ("dataset", "model", "latent_dim", "batch_size")
     defaults = {"mnist": (100, 256), "cifar10": (200, 128), "faces": (100, 128)}
     kind_guess = {"mnist5k": "mnist", "mnist": "mnist", "cifar10": "cifar10"}.get(args.dataset, "faces")
-    out = _run_dir(args.out, os.path.join("runs", "dcgan_" + (args.model if args.model != "auto" else kind_guess)),
-                   args.resume)
+    from tinygan import distributed
+    from tinygan.distributed import runs
+    default = os.path.join("runs", "dcgan_" + (args.model if args.model != "auto" else kind_guess))
+    out = runs.agree(_run_dir(args.out, default, args.resume))  # under mpiexec: rank 0's choice
     saved = {}
     run_json = os.path.join(out, "run.json")
     if args.resume and os.path.exists(run_json):
@@ -376,18 +378,24 @@ def cmd_dcgan_train(args):
     module = _module(kind)
     epochs = args.epochs or defaults[kind][0]
     batch = args.batch_size or defaults[kind][1]
+    ckpt = os.path.join(out, "checkpoint.npz")
+    resume = ckpt if args.resume and os.path.exists(ckpt) else None
+    out, X = runs.run_folder(out), distributed.shard(X)  # under mpiexec: ranks > 0 write to a temporary folder
     print(f"run folder: {out}\ndata: {what}; model: chapter {dict(mnist=7, cifar10=8, faces=9)[kind]} ({kind}); "
           f"{epochs} epochs of {int(len(X) / batch)} batches of {batch}")
+    if distributed.describe(batch):
+        print(distributed.describe(batch))
     os.makedirs(out, exist_ok=True)
-    _write_json(run_json, {"dataset": args.dataset, "model": kind, "latent_dim": args.latent_dim,
-                           "batch_size": batch, "epochs": epochs, "seed": args.seed})
+    _write_json(os.path.join(out, "run.json"), {"dataset": args.dataset, "model": kind,
+                                                "latent_dim": args.latent_dim, "batch_size": batch, "epochs": epochs,
+                                                "seed": args.seed})
     d = module.define_discriminator(in_shape=X.shape[1:])
     g = module.define_generator(args.latent_dim)
     gan = module.define_gan(g, d)
     res = module.train(g, d, gan, X, args.latent_dim, n_epochs=epochs, n_batch=batch, eval_every=args.eval_every,
                        out_dir=out, max_steps=args.max_steps, max_seconds=args.max_seconds,
-                       resume=True if args.resume else None, checkpoint_every=args.checkpoint_every,
-                       progress=not args.no_progress, log=None if args.quiet else print,
+                       resume=resume, checkpoint_every=args.checkpoint_every,
+                       progress=runs.shows_progress(not args.no_progress), log=None if args.quiet else print,
                        log_every=0 if args.quiet else args.log_every,
                        **({"eval_samples": args.eval_samples} if args.eval_samples else {}))
     metrics = {"step": res["step"], "n_steps": res["n_steps"], "seconds": res["seconds"],

@@ -27,6 +27,7 @@ import numpy as np
 from numpy import ones, zeros
 from numpy.random import randint
 
+from tinygan import distributed
 from tinygan.keras.initializers import RandomNormal
 from tinygan.keras.layers import (Activation, BatchNormalization, Concatenate, Conv2D, Conv2DTranspose, Dropout,
                                   Input, LeakyReLU)
@@ -507,7 +508,8 @@ def train(d_model, g_model, gan_model, dataset, n_epochs=100, n_batch=1, *, summ
                 history.append(row)
                 if callback is not None:
                     callback(i + 1, row)
-                if stop is not None and getattr(stop, "requested", False) and not last:
+                # under mpiexec the ranks stop together: a Ctrl-C on any of them stops all
+                if stop is not None and distributed.any_rank(getattr(stop, "requested", False)) and not last:
                     interrupted = True
                     runlog.flush()
                     path = checkpoint(i + 1)

@@ -334,10 +334,11 @@ def _cmd_train(args):
 def _train(args):
     import numpy as np
 
-    from tinygan import random as tg_random
+    from tinygan import distributed, random as tg_random
+    from tinygan.distributed import runs
     from tinygan.training import checkpoint_extra
 
-    out = _resolve_out(args)
+    out = runs.agree(_resolve_out(args))  # under mpiexec: rank 0's choice
     ckpt = os.path.join(out, "checkpoint.npz")
     resume_from = None
     if args.resume:
@@ -354,6 +355,7 @@ def _train(args):
             raise ValueError(f"{out} already holds a run (checkpoint.npz): pass --resume to continue it, "
                              "--overwrite to start afresh there, or another --out")
         s = _settings(args)
+    out = runs.run_folder(out)  # ranks > 0 write to a temporary folder
 
     from .pix2pix import define_models, evaluate_l1, identity_l1, rng_isolated, train
 
@@ -366,6 +368,8 @@ def _train(args):
     print('Loaded', dataset[0].shape, dataset[1].shape, 'from', what)
     if val is not None:
         print('Validation', val[0].shape, val[1].shape)
+    if distributed.describe(s["batch_size"]):
+        print(distributed.describe(s["batch_size"]))
     d_model, g_model, gan_model = define_models(image_shape, ngf=s["ngf"], ndf=s["ndf"], lr=s["lr"],
                                                 beta_1=s["beta1"], l1_weight=s["l1_weight"], freeze=s["freeze"])
     print(f"Models: generator {g_model.count_params():,} parameters (ngf={s['ngf']}), discriminator "
@@ -388,15 +392,17 @@ def _train(args):
               "image: %.4f)" % (metrics["val_l1_untrained"], metrics["val_l1_identity"], metrics["val_l1_constant"]))
     print(f"Run folder: {out}" + (" (resuming)" if resume_from else ""))
     t0 = time.time()
-    result = train(d_model, g_model, gan_model, dataset, n_epochs=s["epochs"], n_batch=s["batch_size"],
-                   summary_every=s["save_every"], out_dir=out, val_dataset=val, val_images=args.val_images,
-                   log_every=s["log_every"], progress=not args.no_progress,
+    result = train(d_model, g_model, gan_model, distributed.shard(dataset), n_epochs=s["epochs"],
+                   n_batch=s["batch_size"], summary_every=s["save_every"], out_dir=out, val_dataset=val,
+                   val_images=args.val_images, log_every=s["log_every"],
+                   progress=runs.shows_progress(not args.no_progress),
                    checkpoint_every=s["checkpoint_every"] or None, resume_from=resume_from,
                    max_steps=s["max_steps"], extra={"settings": s})
     seconds = time.time() - t0
     metrics.update({"step": result["step"], "n_steps": result["n_steps"], "interrupted": result["interrupted"],
                     "val_l1_trained": result["val_l1"],
                     "seconds_this_run": round(seconds, 1), "steps_per_s": result["steps_per_s"],
+                    "ranks": distributed.size(),
                     "settings": s})
     with open(metrics_path, "w") as f:
         json.dump(metrics, f, indent=1)

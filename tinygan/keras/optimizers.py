@@ -10,6 +10,7 @@ import math
 import numpy
 
 from .. import backend as tg_backend
+from .. import distributed
 from ..autograd.tensor import Tensor
 from ..kernels import dispatch
 from . import backend as K
@@ -53,7 +54,8 @@ class Optimizer:
         if len(params) != len(grads):
             raise ValueError(f"{len(params)} parameters but {len(grads)} gradients")
         self._ensure_slots(params)
-        grads = self._clip([_raw(g, p) for p, g in zip(params, grads)])
+        # under mpiexec: the gradients of the global batch (the average over the ranks), before clipping
+        grads = self._clip(distributed.mean_gradients([_raw(g, p) for p, g in zip(params, grads)]))
         lr = self._current_lr()
         for i, (p, g) in enumerate(zip(params, grads)):
             self._update(p.data, g, {name: self._slots[name][i] for name in self.slot_names}, lr)

@@ -77,13 +77,14 @@ class _Normalize(Function):
         x = self.inputs[0]
         gamma, _ = self._gamma_beta([p.data for p in self.inputs[1:]])
         x3, g3 = _view(x.data, self.per_sample), _view(g.data, self.per_sample)
-        m = x3.shape[1]
         sum_g, sum_gd = _kernel("centered_sums")(g3, x3, backend.xp().zeros_like(self.mean), self.mean)
         sum_gxhat = sum_gd * self.inv
+        # the statistics' share of dx sums over every sample they were computed from (all ranks when synchronized)
+        all_g, all_gxhat, m = self._statistics_sums(sum_g, sum_gxhat, x3.shape[1])
         # dx = gamma*inv * (g - mean(g) - xhat * mean(g*xhat) * kappa), written as p*g + q*x + r.
         p = gamma * self.inv
-        q = -p * self.kappa * (sum_gxhat / m) * self.inv
-        r = -p * (sum_g / m) - q * self.mean
+        q = -p * self.kappa * (all_gxhat / m) * self.inv
+        r = -p * (all_g / m) - q * self.mean
         dx = _kernel("channel_affine2")(g3, p, x3, q, r).reshape(x.shape)
         grads = [dx]
         if self.has_gamma:
@@ -92,6 +93,10 @@ class _Normalize(Function):
             grads.append(sum_g.sum(axis=0))
         return tuple(_FusedGrad.apply(g, *self.inputs, value=v.astype(t.dtype, copy=False), op=self.op)
                      if need else None for v, t, need in zip(grads, self.inputs, self.needs_grad))
+
+    def _statistics_sums(self, sum_g, sum_gxhat, m):
+        """sum(g), sum(g * xhat) and the count over the samples behind the statistics: this batch's."""
+        return sum_g, sum_gxhat, m
 
     def _gamma_beta(self, params):
         params = list(params)

@@ -160,11 +160,19 @@ def save_checkpoint(path, models, step, extra=None, optimizer_only=(), rng=True,
     ``optimizer_only``: names whose weights are not stored (only their optimizer state), e.g. a composite model
     whose weights all belong to other models in the dict. ``extra``: JSON-like data (dicts, lists, numbers,
     strings, arrays) returned by :func:`load_checkpoint`.
+
+    Under ``mpiexec`` every rank calls it (it gathers each rank's RNG state, ``rng_ranks``) and rank 0 alone writes.
     """
+    from .. import distributed
+    from ..distributed.rng import gather_states
+    state = rng_state() if rng else None
+    per_rank = gather_states(state) if rng else None
+    if not distributed.is_root():
+        return path
     tree = {
         "format": FORMAT, "version": VERSION, "step": int(step), "time": time.time(),
         "models": {name: model_state(m, weights=name not in optimizer_only) for name, m in models.items()},
-        "rng": rng_state() if rng else None,
+        "rng": state, "rng_ranks": per_rank,
         "extra": extra if extra is not None else {},
     }
     doc, arrays = pack(tree)
@@ -221,7 +229,8 @@ def load_checkpoint(path, models, rng=True, strict=True):
             opt.set_state(state["optimizer"])
     if rng and tree.get("rng") is not None:
         from .. import random as tg_random
-        tg_random.set_state(tree["rng"])
+        from ..distributed.rng import own_state
+        tg_random.set_state(own_state(tree["rng"], tree.get("rng_ranks")))  # this rank's stream
     return tree["step"], tree.get("extra", {})
 
 

@@ -32,6 +32,8 @@ import warnings
 
 import numpy as np
 
+from .. import distributed
+
 #: Keras' float32 binary cross-entropy ceiling: -log(1 - (1 - 1e-7)) computed in float32.
 BCE_CEILING = 15.942385
 
@@ -568,11 +570,11 @@ class TrainingSession:
             if self.end < self.n_steps:
                 self.stopped = "max_steps"
             return False
-        if self._stop.requested:
-            self.stopped = "interrupt"
-            return False
-        if self.max_seconds is not None and self.elapsed >= self.max_seconds:
-            self.stopped = "budget"
+        # under mpiexec the ranks agree: a Ctrl-C or a spent budget on any rank stops all of them
+        interrupt, budget = distributed.any_rank(self._stop.requested,
+                                                 self.max_seconds is not None and self.elapsed >= self.max_seconds)
+        if interrupt or budget:
+            self.stopped = "interrupt" if interrupt else "budget"
             return False
         return True
 

@@ -14,6 +14,9 @@ Keras 2.2 semantics the book's GANs depend on:
   the gradients of the snapshot's weights, one optimizer step and then the kernel constraints. It
   returns the total alone, ``[loss, metric...]`` or, for several outputs,
   ``[total, loss_1, ..., loss_k, metrics of output 1..., metrics of output 2...]``, as numpy float32.
+* Under ``mpiexec`` (``tinygan.distributed``) ``compile`` and the first ``train_on_batch`` broadcast rank 0's
+  weights and optimizer state, the optimizer averages the gradients over the ranks, and the returned
+  losses and metrics are the averages over the ranks.
 * ``predict``/``evaluate`` run in batches of 32 under ``no_grad`` in inference mode, except nodes
   called with ``training=True`` (the Pix2Pix generator's BatchNorm and Dropout).
 """
@@ -22,7 +25,7 @@ import warnings
 
 import numpy
 
-from ... import backend
+from ... import backend, distributed
 from ...autograd.tensor import Tensor, grad, no_grad
 from .base_layer import Run, to_list, unique
 from .network import Network
@@ -147,6 +150,7 @@ class Model(Network):
         every = unique(w for layer in _all_layers(self) for w in layer._trainable_weights)
         self._frozen_weights = [w for w in every if id(w) not in train_ids]
         self._warned_consistency = False
+        distributed.sync_model(self)  # under mpiexec: every rank starts from rank 0's weights
 
     def _ready(self, x):
         """Hook for Sequential models that learn their input shape from the first batch."""
@@ -256,6 +260,7 @@ class Model(Network):
             raise NotImplementedError("sample_weight/class_weight are not supported")
         xs, ys = self._data(x, y)
         self._check_consistency()
+        distributed.sync_model(self, once=True)  # under mpiexec: rank 0's weights and optimizer state
         run = Run(True, self._snapshot)
         for w in self._frozen_weights:
             w.requires_grad = False
@@ -270,7 +275,7 @@ class Model(Network):
             for w in self._frozen_weights:
                 w.requires_grad = True
         run.apply_updates()
-        return self._result(self._host_values(values))
+        return self._result(distributed.mean_values(self._host_values(values)))
 
     def _apply_constraints(self, params):
         with no_grad():

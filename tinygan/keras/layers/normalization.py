@@ -9,9 +9,12 @@ Keras 2.2.4 on TensorFlow 1 does. The variance value is first corrected by ``n /
 ``biased / (1 - momentum**t)``. So the first training step sets the moving statistics to that batch's
 statistics, whatever they were initialised or set to. The hidden average and t are layer state
 (``get_state``/``set_state``, kept by ``save``), not weights. Inference uses the moving statistics.
-The weights are ``[gamma, beta, moving_mean, moving_variance]``.
+The weights are ``[gamma, beta, moving_mean, moving_variance]``. ``synchronized`` (a tinygan addition):
+under ``mpiexec``, normalise with the statistics of all ranks' batches together (``tinygan.distributed.batchnorm``;
+None, the default, follows ``TINYGAN_SYNC_BN``, which is off unless set).
 """
 from ... import backend, ops
+from ...distributed import batchnorm as sync_bn
 from .. import constraints, initializers
 from ..engine.base_layer import Layer, Run
 from ..engine.config import resolve, serialize_object
@@ -59,9 +62,10 @@ class BatchNormalization(_Normalization):
     def __init__(self, axis=-1, momentum=0.99, epsilon=1e-3, center=True, scale=True, beta_initializer="zeros",
                  gamma_initializer="ones", moving_mean_initializer="zeros", moving_variance_initializer="ones",
                  beta_regularizer=None, gamma_regularizer=None, beta_constraint=None, gamma_constraint=None,
-                 **kwargs):
+                 synchronized=None, **kwargs):
         super().__init__(axis, epsilon, center, scale, beta_initializer, gamma_initializer, beta_regularizer,
                          gamma_regularizer, beta_constraint, gamma_constraint, **kwargs)
+        self.synchronized = synchronized
         self.momentum = float(momentum)
         self.moving_mean_initializer = resolve(initializers, moving_mean_initializer)
         self.moving_variance_initializer = resolve(initializers, moving_variance_initializer)
@@ -83,9 +87,13 @@ class BatchNormalization(_Normalization):
         if not training:
             return ops.batch_norm(inputs, self.gamma, self.beta, self.epsilon, False,
                                   self.moving_mean, self.moving_variance, leaky_alpha=leaky_alpha)
-        y, mean, var = ops.batch_norm(inputs, self.gamma, self.beta, self.epsilon, True, leaky_alpha=leaky_alpha)
+        if sync_bn.in_effect(self.synchronized):
+            y, mean, var, n = sync_bn.sync_batch_norm(inputs, self.gamma, self.beta, self.epsilon, leaky_alpha)
+        else:
+            y, mean, var = ops.batch_norm(inputs, self.gamma, self.beta, self.epsilon, True, leaky_alpha=leaky_alpha)
+            n = inputs.size // inputs.shape[-1]
         if run.updates_layer(self):
-            run.add_update(lambda: self._move(mean, var, inputs.size // inputs.shape[-1]))
+            run.add_update(lambda: self._move(mean, var, n))
         return y
 
     def fused_leaky_relu(self, inputs, alpha, training, run):
@@ -111,9 +119,10 @@ class BatchNormalization(_Normalization):
         self._steps = int(state["steps"])
 
     def get_config(self):
-        return {**super().get_config(), "momentum": self.momentum,
-                "moving_mean_initializer": serialize_object(self.moving_mean_initializer),
-                "moving_variance_initializer": serialize_object(self.moving_variance_initializer)}
+        config = {**super().get_config(), "momentum": self.momentum,
+                  "moving_mean_initializer": serialize_object(self.moving_mean_initializer),
+                  "moving_variance_initializer": serialize_object(self.moving_variance_initializer)}
+        return config if self.synchronized is None else {**config, "synchronized": self.synchronized}
 
 
 class InstanceNormalization(_Normalization):

@@ -1,0 +1,128 @@
+"""``tinygan bench --scaling``: data-parallel scaling on this machine, 1 rank against N (one thread each).
+
+Each configuration runs in its own ``mpiexec -n R`` job (loopback only) of ``python -m tinygan.distributed.bench``.
+Every rank builds the book's train step (:func:`tinygan.benchmarks.make_tinygan_step`: Pix2Pix at batch 1,
+DCGAN-MNIST at batch 256 per rank, so R ranks train on R times the samples per step), runs a warm-up step and
+then ``repeat`` timed steps; rank 0 reports the median step time and the time per step spent in all-reduces
+(gradients with their packing and unpacking, losses, synchronized BatchNorm; waits for the slower rank
+included). A last measurement all-reduces a 64 MiB float32 buffer to give the all-reduce bandwidth the README's
+extrapolation uses.
+"""
+import json
+import os
+import shutil
+import subprocess
+import sys
+import time
+
+import numpy
+
+MODELS = ("dcgan_mnist", "pix2pix")
+BANDWIDTH_BYTES = 64 << 20
+
+
+class CommClock:
+    """Wraps a group's ``allreduce_sum`` to add up the seconds and bytes it handles."""
+
+    def __init__(self, group):
+        self.seconds, self.bytes = 0.0, 0
+        self._inner = group.allreduce_sum
+        group.allreduce_sum = self
+
+    def __call__(self, arrays, what="all-reduce"):
+        t0 = time.perf_counter()
+        out = self._inner(arrays, what)
+        self.seconds += time.perf_counter() - t0
+        self.bytes += sum(a.nbytes for a in arrays)
+        return out
+
+
+def allreduce_bandwidth(group, nbytes=BANDWIDTH_BYTES, repeat=5):
+    """Median seconds of one all-reduce of ``nbytes`` of float32, and the bus bandwidth in GB/s
+    (2 (N-1)/N x bytes / seconds: what each rank sends and receives in a ring all-reduce)."""
+    buf = numpy.ones(nbytes // 4, dtype=numpy.float32)
+    times = []
+    for _ in range(repeat + 1):
+        group.allreduce_max(numpy.zeros(1), "barrier")
+        t0 = time.perf_counter()
+        group.allreduce_sum([buf], "bandwidth probe")
+        times.append(time.perf_counter() - t0)
+    seconds = float(numpy.median(times[1:]))
+    bus = 2 * (group.size - 1) / group.size * nbytes / seconds / 1e9 if group.size > 1 else None
+    return seconds, bus
+
+
+def worker(models, quick, repeat):
+    """One rank of a scaling job: time the steps; rank 0 prints one JSON line."""
+    import warnings
+    warnings.filterwarnings("ignore", message="Discrepancy between trainable weights")
+    from .. import benchmarks, distributed
+    group = distributed.group()
+    result = {"ranks": group.size, "models": {}}
+    for model in models:
+        step, n_params = benchmarks.make_tinygan_step(model, quick)
+        step()  # warm-up: compiles kernels, broadcasts the weights, makes the optimizer slots
+        clock = CommClock(group) if group.size > 1 else None
+        times = []
+        for _ in range(repeat):
+            group.allreduce_max(numpy.zeros(1), "barrier")  # not counted: the clock wraps allreduce_sum
+            t0 = time.perf_counter()
+            step()
+            times.append(time.perf_counter() - t0)
+        comm = clock.seconds / repeat if clock else 0.0
+        if clock:
+            group.allreduce_sum = clock._inner
+        result["models"][model] = {"step_s": float(numpy.median(times)), "comm_s": comm, "params": n_params,
+                                   "comm_bytes": clock.bytes / repeat if clock else 0,
+                                   "per_rank_batch": benchmarks.model_sizes(quick)[model]["batch"]}
+    if group.size > 1:
+        result["allreduce_s"], result["bus_gbps"] = allreduce_bandwidth(group)
+        result["allreduce_bytes"] = BANDWIDTH_BYTES
+    if group.rank == 0:
+        print("SCALING " + json.dumps(result), flush=True)
+
+
+def launch(ranks, models, quick, repeat, timeout=1800):
+    """Run :func:`worker` on ``ranks`` processes (one thread each); its result dict."""
+    mpiexec = shutil.which("mpiexec", path=os.path.dirname(sys.executable)) or shutil.which("mpiexec")
+    if mpiexec is None:
+        raise RuntimeError("no mpiexec: pip install 'tinygan[mpi]' (mpi4py and the mpich wheel)")
+    cmd = [mpiexec, "-launcher", "fork", "-hosts", "localhost", "-iface", "lo", "-n", str(ranks), sys.executable,
+           "-m", "tinygan.distributed.bench", ",".join(models), str(int(quick)), str(repeat)]
+    env = {**os.environ, "OPENBLAS_NUM_THREADS": "1", "NUMBA_NUM_THREADS": "1", "OMP_NUM_THREADS": "1"}
+    proc = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=timeout)
+    lines = [line for line in proc.stdout.splitlines() if line.startswith("SCALING ")]
+    if proc.returncode != 0 or not lines:
+        raise RuntimeError(f"the {ranks}-rank scaling job failed (exit {proc.returncode}): "
+                           f"{(proc.stderr or proc.stdout).strip()[-800:]}")
+    return json.loads(lines[-1][len("SCALING "):])
+
+
+def run(ranks=2, models=MODELS, quick=False, repeat=5, log=print):
+    """The table: per model, 1 rank and ``ranks`` ranks: step time, all-reduce time per step, samples/s."""
+    results = []
+    for r in (1, ranks):
+        log(f"scaling: {r} rank(s), {', '.join(models)} ...")
+        results.append(launch(r, models, quick, repeat))
+    lines = ["| model | ranks | global batch | step | all-reduces per step | MB reduced per step | samples/s | "
+             "weak-scaling efficiency |", "|---|---|---|---|---|---|---|---|"]
+    for model in models:
+        base = results[0]["models"][model]
+        for res in results:
+            m = res["models"][model]
+            n = res["ranks"]
+            rate = n * m["per_rank_batch"] / m["step_s"]
+            eff = base["step_s"] / m["step_s"]
+            lines.append(f"| {model} | {n} | {n} x {m['per_rank_batch']} | {m['step_s'] * 1e3:.0f} ms | "
+                         f"{m['comm_s'] * 1e3:.0f} ms | {m['comm_bytes'] / 1e6:.0f} | {rate:.1f} | {eff:.2f} |")
+    last = results[-1]
+    if "bus_gbps" in last:
+        lines.append(f"\nall-reduce of {last['allreduce_bytes'] >> 20} MiB float32 on {last['ranks']} ranks: "
+                     f"{last['allreduce_s'] * 1e3:.1f} ms, bus bandwidth {last['bus_gbps']:.2f} GB/s")
+    lines.append("One thread per rank (OPENBLAS/NUMBA/OMP_NUM_THREADS=1); times are medians of "
+                 f"{repeat} steps after a warm-up. On a shared machine only same-run ratios mean anything.")
+    return {"results": results}, "\n".join(lines)
+
+
+if __name__ == "__main__":
+    worker(sys.argv[1].split(","), bool(int(sys.argv[2])), int(sys.argv[3]))
