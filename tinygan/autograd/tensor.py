@@ -218,25 +218,46 @@ def _topological_order(roots):
     return order[::-1]  # outputs first
 
 
-def _run_backward(roots, root_grads, create_graph):
-    """Propagate from ``roots``; returns {leaf tensor: its gradient} for leaves reached."""
+def _on_paths_to(order, targets):
+    """The ids of the tensors in ``order`` (outputs first) from which some target can be reached."""
+    keep = set()
+    for t in reversed(order):  # inputs first, so a tensor's inputs are decided before it
+        if id(t) in targets or (t._node is not None and any(id(p) in keep for p in t._node.inputs)):
+            keep.add(id(t))
+    return keep
+
+
+def _run_backward(roots, root_grads, create_graph, targets=None):
+    """Propagate from ``roots``; returns {tensor: its total gradient}.
+
+    ``targets=None`` (``backward()``): every leaf reached. Otherwise (``grad()``) only the tensors whose
+    ids are in ``targets``, leaves or not: the walk records a target's total and keeps going through it,
+    so a target upstream of another target gets both paths, and it skips every branch that leads to no
+    target (as torch.autograd.grad does).
+    """
     grads = {}
     for r, g in zip(roots, root_grads):
         grads[id(r)] = g if id(r) not in grads else grads[id(r)] + g
-    leaves = {}
+    order = _topological_order(roots)
+    keep = None if targets is None else _on_paths_to(order, targets)
+    found = {}
     with set_grad_enabled(create_graph):
-        for t in _topological_order(roots):
+        for t in order:
             g = grads.pop(id(t), None)
             if g is None:
                 continue
             fn = t._node
+            if targets is None:
+                if fn is None:
+                    found[t] = g
+                    continue
+            elif id(t) in targets:
+                found[t] = g
             if fn is None:
-                leaves[t] = g
                 continue
-            in_grads = fn.backward(g)
-            if not isinstance(in_grads, (tuple, list)):
-                in_grads = (in_grads,)
-            for inp, need, ig in zip(fn.inputs, fn.needs_grad, in_grads):
+            needs = fn.needs_grad if keep is None else tuple(n and id(p) in keep
+                                                              for n, p in zip(fn.needs_grad, fn.inputs))
+            for inp, need, ig in zip(fn.inputs, needs, _call_backward(fn, g, needs)):
                 if ig is None or not need:
                     continue
                 if ig.shape != inp.shape:
@@ -244,13 +265,26 @@ def _run_backward(roots, root_grads, create_graph):
                                        f"for an input of shape {inp.shape}")
                 prev = grads.get(id(inp))
                 grads[id(inp)] = ig if prev is None else prev + ig
-    return leaves
+    return found
+
+
+def _call_backward(fn, g, needs):
+    """``fn.backward(g)`` as a tuple, with ``fn.needs_grad`` narrowed to ``needs`` meanwhile (so an op
+    skips the gradients nobody asked for)."""
+    full, fn.needs_grad = fn.needs_grad, needs
+    try:
+        in_grads = fn.backward(g)
+    finally:
+        fn.needs_grad = full
+    return in_grads if isinstance(in_grads, (tuple, list)) else (in_grads,)
 
 
 def grad(outputs, inputs, grad_outputs=None, create_graph=False):
     """Gradients of ``outputs`` w.r.t. ``inputs`` without touching any ``.grad`` (like torch.autograd.grad).
 
-    Inputs that the outputs do not depend on get a zero gradient.
+    ``inputs`` may be intermediate tensors as well as leaves; gradients flow through each of them, so for
+    ``h = 2 * x`` and ``y = sum(3 * h)``, ``grad(y, [h, x])`` is ``[3, 6]``. Inputs that the outputs do not
+    depend on get a zero gradient.
     """
     outputs = list(outputs) if isinstance(outputs, (list, tuple)) else [outputs]
     single = not isinstance(inputs, (list, tuple))
@@ -259,15 +293,7 @@ def grad(outputs, inputs, grad_outputs=None, create_graph=False):
         grad_outputs = [Tensor(backend.xp().ones_like(o.data), _copy=False) for o in outputs]
     elif not isinstance(grad_outputs, (list, tuple)):
         grad_outputs = [grad_outputs]
-    # Make the wanted inputs look like leaves for the walk, whatever they are.
-    saved = [(t, t._node) for t in inputs]
-    for t in inputs:
-        t._node = None
-    try:
-        found = _run_backward(outputs, grad_outputs, create_graph)
-    finally:
-        for t, node in saved:
-            t._node = node
+    found = _run_backward(outputs, grad_outputs, create_graph, targets={id(t) for t in inputs})
     result = [found.get(t) if found.get(t) is not None else Tensor(backend.xp().zeros_like(t.data), _copy=False)
               for t in inputs]
     return result[0] if single else result
