@@ -42,32 +42,67 @@ class OpError(ValueError):
     """An op was given inputs it cannot work on; the message names the op, the shapes and the fix."""
 
 
+class InPlaceModificationError(RuntimeError):
+    """A tensor that a recorded op's backward reads was changed in place after the forward (PyTorch's
+    "one of the variables needed for gradient computation has been modified by an inplace operation")."""
+
+
 class Function:
     """One differentiable op. Subclasses define ``forward(*arrays)`` and ``backward(grad)``.
 
     Attributes available in ``backward``: ``self.inputs`` (the input Tensors),
     ``self.needs_grad`` (which inputs want a gradient), ``self.output`` (the output Tensor).
     Keyword arguments given to ``apply`` are stored as attributes before ``forward`` runs.
+
+    What the backward reads is declared so that an in-place change of it between the forward and the
+    backward raises ``InPlaceModificationError`` instead of giving a stale gradient: ``saves_inputs``
+    (default True; False for ops whose backward needs only shapes, like add or reshape) and
+    ``saves_output`` (True for ops whose backward reads ``self.output``, like sigmoid or a fused
+    LeakyReLU). ``output_is_view = True`` marks ops whose output may share the input's memory
+    (reshape, transpose, slicing): the output then shares the input's version counter, as in PyTorch.
     """
 
     inputs = ()
     needs_grad = ()
+    saves_inputs = True
+    saves_output = False
+    output_is_view = False
 
     @classmethod
     def apply(cls, *inputs, **attrs):
         fn = cls()
         fn.__dict__.update(attrs)
         fn.needs_grad = tuple(t.requires_grad for t in inputs)
-        data = fn.forward(*[t.data for t in inputs])
+        arrays = [t.data for t in inputs]
+        data = fn.forward(*arrays)
         if backend.check_numerics_enabled():
             _check_finite(cls.__name__, data, inputs)
         record = is_grad_enabled() and any(fn.needs_grad)
         out = Tensor(data, requires_grad=record, _copy=False)
+        if cls.output_is_view:
+            out._version = inputs[0]._version
         if record:
             fn.inputs = inputs
             fn._out = weakref.ref(out)
+            if cls.saves_inputs:
+                fn._saved = (arrays, [t._version[0] for t in inputs])
+            if cls.saves_output:
+                fn._saved_output = (data, out._version[0])
             out._node = fn
         return out
+
+    def check_saved(self, out):
+        """Raise ``InPlaceModificationError`` if a tensor the backward reads (an input, or the output
+        ``out``) was written in place, or had its ``.data`` replaced, since the forward."""
+        if self.saves_inputs:
+            arrays, versions = self._saved
+            for i, (t, array, version) in enumerate(zip(self.inputs, arrays, versions)):
+                if t._version[0] != version or t.data is not array:
+                    raise _modified(self, f"input {i}", t, version)
+        if self.saves_output:
+            array, version = self._saved_output
+            if out._version[0] != version or out.data is not array:
+                raise _modified(self, "output", out, version)
 
     @property
     def output(self):
@@ -78,6 +113,16 @@ class Function:
 
     def backward(self, grad):
         raise NotImplementedError(f"{type(self).__name__} has no backward")
+
+
+def _modified(fn, which, t, version):
+    change = (f"is at version {t._version[0]}; expected version {version}" if t._version[0] != version
+              else "had its .data replaced")
+    return InPlaceModificationError(
+        f"{type(fn).__name__}'s backward needs its {which} (shape {t.shape}), which was modified by an in-place "
+        f"operation after the forward: it {change}. One of the variables needed for gradient computation has "
+        "been modified by an inplace operation; run backward() before updating it (an optimizer step), or "
+        "change a copy")
 
 
 def _check_finite(name, data, inputs):
@@ -106,9 +151,15 @@ class Tensor:
     """An n-dimensional array that remembers how it was computed.
 
     ``grad`` is a Tensor (so gradients can themselves be differentiated) or None.
+
+    ``version`` counts the in-place writes into the tensor: ``t[index] = value``, ``bump_version()`` (called
+    by the optimizers and by ``Weight.assign`` after they write into ``.data``), shared with ``detach()``
+    and with views. A recorded op checks it before its backward reads the tensor. Writing into the raw
+    array ``t.data[...] = v`` bypasses the counter (as ``.data`` does in PyTorch); call ``t.bump_version()``
+    after such a write, or use ``t[...] = v``.
     """
 
-    __slots__ = ("data", "grad", "requires_grad", "_node", "name", "__weakref__")
+    __slots__ = ("data", "grad", "requires_grad", "_node", "name", "_version", "__weakref__")
     __array_priority__ = 1000  # so ndarray + Tensor calls Tensor.__radd__
 
     def __init__(self, data, requires_grad=False, dtype=None, name=None, _copy=True):
@@ -117,6 +168,7 @@ class Tensor:
         self.requires_grad = bool(requires_grad)
         self._node = None
         self.name = name
+        self._version = [0]  # a box, so that detach() and views can share it
 
     # ---- array-like facts -------------------------------------------------------------------
     shape = property(lambda self: tuple(self.data.shape))
@@ -144,9 +196,31 @@ class Tensor:
     def is_leaf(self):
         return self._node is None
 
+    @property
+    def version(self):
+        """How many in-place writes this tensor (or a view or detached alias of it) has had."""
+        return self._version[0]
+
+    def bump_version(self):
+        """Record an in-place write into ``.data``, so a recorded backward that reads this tensor refuses to run."""
+        self._version[0] += 1
+
+    def __setitem__(self, index, value):
+        """In-place write ``self.data[index] = value`` (bumps ``version``). It is not recorded in the graph, so
+        a ``value`` that needs a gradient is refused while gradients are being recorded."""
+        if isinstance(value, Tensor):
+            if value.requires_grad and is_grad_enabled():
+                raise RuntimeError("an in-place write of a value that requires grad is not recorded in the graph; "
+                                   "build the result with ops (where, concatenate, pad) instead")
+            value = value.data
+        self.data[index] = value
+        self.bump_version()
+
     def detach(self):
-        """The same data, cut from the graph."""
-        return Tensor(self.data, _copy=False)
+        """The same data, cut from the graph (it shares this tensor's version counter)."""
+        out = Tensor(self.data, _copy=False)
+        out._version = self._version
+        return out
 
     def astype(self, dtype):
         from .. import ops
@@ -255,6 +329,7 @@ def _run_backward(roots, root_grads, create_graph, targets=None):
                 found[t] = g
             if fn is None:
                 continue
+            fn.check_saved(t)
             needs = fn.needs_grad if keep is None else tuple(n and id(p) in keep
                                                               for n, p in zip(fn.needs_grad, fn.inputs))
             for inp, need, ig in zip(fn.inputs, needs, _call_backward(fn, g, needs)):

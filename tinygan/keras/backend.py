@@ -123,6 +123,7 @@ def set_value(x, value):
     if value.size != x.size:
         raise ValueError(f"set_value: value of shape {value.shape} for a tensor of shape {x.shape}")
     x.data[...] = value.reshape(x.shape)
+    x.bump_version()
 
 
 def batch_set_value(tuples):
