@@ -133,3 +133,16 @@ def test_grad_skips_branches_that_reach_no_requested_input():
     assert calls == []
     tg.grad(y, w)
     assert calls == [(True,)]
+
+
+def test_tensor_copies_and_as_tensor_shares():
+    """Tensor(array) and tinygan.tensor(array) own a copy (torch.tensor); as_tensor shares (torch.as_tensor)."""
+    arr = np.array([1.0, 2.0], dtype=np.float32)
+    owned, made, shared = tg.Tensor(arr), tg.tensor(arr), tg.as_tensor(arr)
+    arr[0] = 9.0
+    assert owned.numpy()[0] == 1.0 and made.numpy()[0] == 1.0
+    assert shared.numpy()[0] == 9.0 and shared.data is arr
+    assert tg.as_tensor(owned) is owned
+    assert tg.Tensor(owned).data is not owned.data  # a Tensor is copied too
+    assert tg.Tensor(arr, dtype=np.float64).dtype == np.float64
+    assert tg.Tensor([1.0, 2.0]).dtype == np.float32 and tg.Tensor(np.arange(3)).dtype.kind == "i"

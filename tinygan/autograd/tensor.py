@@ -132,25 +132,27 @@ def _check_finite(name, data, inputs):
         raise FloatingPointError(f"{name} produced NaN/Inf from inputs of shapes {shapes}")
 
 
-def _as_data(value, dtype=None):
+def _as_data(value, dtype=None, copy=False):
     """An array on the current device. Python numbers and lists get the default float dtype;
-    arrays keep theirs (so float64 gradient checks and integer labels stay what they are)."""
+    arrays keep theirs (so float64 gradient checks and integer labels stay what they are).
+    ``copy=False`` shares an array that is already on the device with that dtype; ``copy=True`` never does."""
     mod = backend.xp()
     if isinstance(value, Tensor):
         value = value.data
-    if isinstance(value, mod.ndarray):
-        arr = value
-    elif isinstance(value, numpy.ndarray):
-        arr = mod.asarray(value)
-    else:
-        arr = mod.asarray(value, dtype=dtype or backend.get_default_dtype())
-    return arr if dtype is None else arr.astype(dtype, copy=False)
+    if isinstance(value, (mod.ndarray, numpy.ndarray)):
+        return mod.array(value, dtype=dtype, copy=True) if copy else mod.asarray(value, dtype=dtype)
+    return mod.asarray(value, dtype=dtype or backend.get_default_dtype())
 
 
 class Tensor:
     """An n-dimensional array that remembers how it was computed.
 
     ``grad`` is a Tensor (so gradients can themselves be differentiated) or None.
+
+    ``Tensor(data)`` copies: the Tensor owns its array, so later writes into ``data`` do not reach it
+    (``torch.tensor``'s rule; ``tinygan.tensor(data)`` is the same). ``as_tensor(data)`` shares an array
+    that is already on the device with the right dtype (``torch.as_tensor``'s rule). ``_copy=False`` is
+    the ops' internal path: ``data`` is taken as it is, a backend array, without a copy or a check.
 
     ``version`` counts the in-place writes into the tensor: ``t[index] = value``, ``bump_version()`` (called
     by the optimizers and by ``Weight.assign`` after they write into ``.data``), shared with ``detach()``
@@ -163,7 +165,7 @@ class Tensor:
     __array_priority__ = 1000  # so ndarray + Tensor calls Tensor.__radd__
 
     def __init__(self, data, requires_grad=False, dtype=None, name=None, _copy=True):
-        self.data = data if not _copy else _as_data(data, dtype)
+        self.data = data if not _copy else _as_data(data, dtype, copy=True)
         self.grad = None
         self.requires_grad = bool(requires_grad)
         self._node = None
@@ -375,7 +377,8 @@ def grad(outputs, inputs, grad_outputs=None, create_graph=False):
 
 
 def tensor(data, requires_grad=False, dtype=None):
-    """Make a Tensor from a list, scalar or array (floats get the default dtype)."""
+    """A Tensor holding a copy of a list, scalar or array (like ``torch.tensor``; Python floats get the
+    default dtype, arrays keep theirs)."""
     return Tensor(data, requires_grad=requires_grad, dtype=dtype)
 
 
@@ -388,9 +391,11 @@ def ones(shape, dtype=None, requires_grad=False):
 
 
 def as_tensor(value, like=None):
-    """``value`` as a Tensor; a Python number takes ``like``'s dtype so float32 graphs stay float32."""
+    """``value`` as a Tensor without copying where it can (like ``torch.as_tensor``): a Tensor is returned
+    as it is and a device array of the right dtype is shared. A Python number takes ``like``'s dtype so
+    float32 graphs stay float32."""
     if isinstance(value, Tensor):
         return value
     if like is not None and isinstance(value, (int, float, numpy.number)):
         return Tensor(backend.xp().asarray(value, dtype=like.dtype), _copy=False)
-    return Tensor(value)
+    return Tensor(_as_data(value), _copy=False)
