@@ -1,11 +1,14 @@
 """The ``tinygan`` command: one sub-command group per application module.
 
 Each module listed in ``COMMAND_MODULES`` exposes ``register(subparsers)``, which adds its own
-sub-command(s) and sets ``func`` on them; this file only dispatches.
+sub-command(s) and sets ``func`` on them; this file only dispatches. A command reports bad input by raising
+``tinygan.errors.UserInputError``, which is printed as one line (exit status 2).
 """
 import argparse
 import importlib
 import sys
+
+from .errors import UserInputError
 
 COMMAND_MODULES = [
     "tinygan.gans.pix2pix_cli",
@@ -42,7 +45,11 @@ def main(argv=None):
             backend.set_device(args.device)
         except backend.DeviceError as exc:
             parser.exit(2, f"tinygan: {exc}\n")
-    return args.func(args) or 0
+    try:
+        return args.func(args) or 0
+    except UserInputError as exc:  # bad input: one line; any other exception is a bug and keeps its traceback
+        print(f"tinygan {args.command}: {exc}", file=sys.stderr)
+        return 2
 
 
 if __name__ == "__main__":
