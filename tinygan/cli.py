@@ -8,6 +8,7 @@ import argparse
 import importlib
 import sys
 
+from .cpu_defaults import configure_cpu
 from .errors import UserInputError
 
 COMMAND_MODULES = [
@@ -33,6 +34,13 @@ def build_parser():
     return parser
 
 
+def command(argv=None):
+    """The ``tinygan`` console command (and ``python -m tinygan``): the speed defaults, then ``main``. They
+    are applied here, before any command module imports NumPy, and not by ``main``, which tests call in-process."""
+    configure_cpu()
+    return main(argv)
+
+
 def main(argv=None):
     parser = build_parser()
     args = parser.parse_args(argv)
@@ -53,4 +61,4 @@ def main(argv=None):
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(command())
