@@ -28,6 +28,10 @@ API (the same signatures as ``kernels.<topic>``; every function returns new arra
 ``adam_update``, which updates p, m, v in place and returns None):
 
 =============================================================  ========================================
+``conv2d_forward(x, w, sh, sw, pads, b=None)``                 y = im2col(x) @ w2d (+ b); pads = (t, b, l, r)
+``conv2d_grad_input(g, w, x_shape, sh, sw, pads, b=None)``     col2im(g2d @ w2d.T) (+ b)
+``conv2d_grad_weight(x, g, kh, kw, sh, sw, pads)``             im2col(x).T @ g2d
+``conv2d_forward_and_grad_weight(x, w, g, sh, sw, pads)``      both of the above from one im2col of x
 ``im2col(x, kh, kw, sh, sw, pad_t, pad_b, pad_l, pad_r)``      (N,H,W,C) -> (N*OH*OW, kh*kw*C)
 ``col2im(cols, x_shape, kh, kw, sh, sw, pads)``                its adjoint; pads = (t, b, l, r)
 ``centered_sums(u, v, su, sv)``                                (G,M,C) -> two float64 (G,C) sums
@@ -156,6 +160,36 @@ def col2im(cols, x_shape, kh, kw, sh, sw, pads):
     if how == "cuda":
         return _cuda_module("conv_lowering").col2im(cols, x_shape, kh, kw, sh, sw, pads)
     return _cpu_conv.col2im_reference(cols, x_shape, kh, kw, sh, sw, pads)
+
+
+# ---- convolution products --------------------------------------------------------------------------
+# NumPy floats: the blocked CPU lowering (kernels/conv_lowering.py: bands, narrow side, Winograd, Numba + BLAS).
+# Anything else: the textbook lowering (conv_lowering.*_reference) with this module's im2col / col2im, which
+# pick the CUDA kernels for CuPy arrays and the array-code references otherwise.
+
+def conv2d_forward(x, w, sh, sw, pads, b=None):
+    if route(x, w) == "numba":
+        return _cpu_conv.conv2d_forward(x, w, sh, sw, pads, b)
+    return _cpu_conv.conv2d_forward_reference(x, w, sh, sw, pads, b, im2col=im2col)
+
+
+def conv2d_grad_input(g, w, x_shape, sh, sw, pads, b=None):
+    if route(g, w) == "numba":
+        return _cpu_conv.conv2d_grad_input(g, w, x_shape, sh, sw, pads, b)
+    return _cpu_conv.conv2d_grad_input_reference(g, w, x_shape, sh, sw, pads, b, col2im=col2im)
+
+
+def conv2d_grad_weight(x, g, kh, kw, sh, sw, pads):
+    if route(x, g) == "numba":
+        return _cpu_conv.conv2d_grad_weight(x, g, kh, kw, sh, sw, pads)
+    return _cpu_conv.conv2d_grad_weight_reference(x, g, kh, kw, sh, sw, pads, im2col=im2col)
+
+
+def conv2d_forward_and_grad_weight(x, w, g, sh, sw, pads):
+    """(conv2d_forward(x, w), conv2d_grad_weight(x, g)); on the CPU from one im2col of x."""
+    if route(x, w, g) == "numba":
+        return _cpu_conv.conv2d_forward_and_grad_weight(x, w, g, sh, sw, pads)
+    return conv2d_forward(x, w, sh, sw, pads), conv2d_grad_weight(x, g, *w.shape[:2], sh, sw, pads)
 
 
 # ---- normalisation passes -----------------------------------------------------------------------

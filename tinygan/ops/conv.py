@@ -9,6 +9,10 @@ Three Functions, each one's backward built from the other two, so gradients of a
 
 ``pads`` is always (top, bottom, left, right) of the *convolution's* input; a transposed conv
 uses the pads of the conv it is the adjoint of.
+
+The ops do not choose an implementation: each product is one ``kernels.dispatch`` call, which routes NumPy
+arrays to the blocked CPU lowering and anything else to the textbook one (``kernels/conv_lowering.py``,
+``conv2d_forward_reference`` and its two adjoints: one im2col or col2im and one GEMM, readable as it stands).
 """
 import numpy
 
@@ -20,32 +24,11 @@ from .shape import sum_to
 __all__ = ["conv2d", "conv_transpose2d", "conv_padding"]
 
 
-def _on_cpu(*arrays):
-    """NumPy float arrays: the blocked CPU lowering in kernels/conv_lowering.py (Numba + BLAS)."""
-    return dispatch.route(*arrays) == "numba"
-
-
-# Elsewhere the dispatcher picks CUDA kernels or the array-code reference for im2col / col2im.
-def _im2col(x, ksize, strides, pads):
-    return dispatch.im2col(x, *ksize, *strides, *pads)
-
-
-def _col2im(cols, x_shape, ksize, strides, pads):
-    return dispatch.col2im(cols, x_shape, *ksize, *strides, pads)
-
-
 class Conv2D(Function):
     """y = im2col(x) @ w.reshape(kh*kw*Cin, Cout) (+ b): one GEMM over all output pixels."""
 
     def forward(self, x, w, b=None):
-        if _on_cpu(x, w):
-            return conv_lowering.conv2d_forward(x, w, *self.strides, self.pads, b)
-        kh, kw, _, cout = w.shape
-        oh, ow = window_out_hw(x.shape, (kh, kw), self.strides, self.pads)
-        y = (_im2col(x, (kh, kw), self.strides, self.pads) @ w.reshape(-1, cout)).reshape(x.shape[0], oh, ow, cout)
-        if b is not None:
-            y += b
-        return y
+        return dispatch.conv2d_forward(x, w, *self.strides, self.pads, b)
 
     def backward(self, g):
         x, w = self.inputs[:2]
@@ -59,21 +42,15 @@ class Conv2DGradInput(Function):
     """dx = col2im(g2d @ w2d.T) (+ b), shaped ``x_shape``: the transpose of Conv2D in its input."""
 
     def forward(self, g, w, b=None):
-        if _on_cpu(g, w):
-            return conv_lowering.conv2d_grad_input(g, w, self.x_shape, *self.strides, self.pads, b)
-        kh, kw, _, cout = w.shape
-        x = _col2im(g.reshape(-1, cout) @ w.reshape(-1, cout).T, self.x_shape, (kh, kw), self.strides, self.pads)
-        if b is not None:
-            x += b
-        return x
+        return dispatch.conv2d_grad_input(g, w, self.x_shape, *self.strides, self.pads, b)
 
     def backward(self, gx):
         g, w = self.inputs[:2]
         geom = dict(strides=self.strides, pads=self.pads)
         bias = sum_to(gx, self.inputs[2].shape) if len(self.inputs) > 2 and self.needs_grad[2] else None
-        if self.needs_grad[0] and self.needs_grad[1] and not is_grad_enabled() and _on_cpu(gx.data, w.data, g.data):
-            # Plain backward (no graph to record): both products from one im2col of gx.
-            dg, dw = conv_lowering.conv2d_forward_and_grad_weight(gx.data, w.data, g.data, *self.strides, self.pads)
+        if self.needs_grad[0] and self.needs_grad[1] and not is_grad_enabled():
+            # Plain backward (no graph to record): both products at once (on the CPU from one im2col of gx).
+            dg, dw = dispatch.conv2d_forward_and_grad_weight(gx.data, w.data, g.data, *self.strides, self.pads)
             return Tensor(dg, _copy=False), Tensor(dw, _copy=False), bias
         # <col2im(g w^T), gx> = <g, conv(gx, w)>, so both gradients come from the forward conv.
         return (Conv2D.apply(gx, w, **geom) if self.needs_grad[0] else None,
@@ -85,11 +62,7 @@ class Conv2DGradWeight(Function):
     """dw = im2col(x).T @ g2d, shaped (kh, kw, Cin, Cout): the transpose of Conv2D in its kernel."""
 
     def forward(self, x, g):
-        if _on_cpu(x, g):
-            return conv_lowering.conv2d_grad_weight(x, g, *self.ksize, *self.strides, self.pads)
-        cout = g.shape[-1]
-        dw = _im2col(x, self.ksize, self.strides, self.pads).T @ g.reshape(-1, cout)
-        return dw.reshape(*self.ksize, x.shape[-1], cout)
+        return dispatch.conv2d_grad_weight(x, g, *self.ksize, *self.strides, self.pads)
 
     def backward(self, gw):
         x, g = self.inputs
