@@ -340,8 +340,8 @@ SMALL_M = 4  # at most this many output pixels: the products below replace BLAS 
 @parallel_kernel(work=lambda a, b, out: b.size, fastmath={"reassoc", "contract"})
 def _rows_times_transpose(a, b, out):
     """out = a @ b.T for a few rows of ``a``: each row of ``b`` is read once, for all of them. OpenBLAS's sgemm
-    packs all of ``b`` first: a deep U-Net layer's transposed conv (4 x 1024 times 1024 x 8192) took 5.0 ms in a
-    Pix2Pix step that way and 2.8 ms here. The dot products may be reassociated, so that they vectorize."""
+    packs all of ``b`` first, which for a few rows costs more than the product (a deep U-Net layer's transposed
+    conv; the README's measured notes). The dot products may be reassociated, so that they vectorize."""
     m, k = a.shape
     for j in prange(b.shape[0]):
         row = b[j]
@@ -362,8 +362,8 @@ def _times_transpose(a, b, out):
 
 @parallel_kernel(work=lambda cols, g2d, out, accumulate: out.size * cols.shape[0])
 def _outer_sum(cols, g2d, out, accumulate):
-    """out (+)= cols.T @ g2d for a few rows: OpenBLAS's sgemm takes up to 18x longer for such a K (one deep
-    U-Net layer's weight gradient: 8192 x 1 times 1 x 512 in 3.8 ms, here 0.2 ms)."""
+    """out (+)= cols.T @ g2d for a few rows: OpenBLAS's sgemm is many times slower for such a K (a deep U-Net
+    layer's weight gradient, 8192 x 1 times 1 x 512; the README's measured notes)."""
     m, k = cols.shape
     for r in prange(k):
         if not accumulate:

@@ -11,15 +11,15 @@ A conv step alternates Numba kernels (im2col, col2im, norm passes) with OpenBLAS
 few cores the two thread pools must hand the cores over quickly instead of spinning against each other. Each
 default yields to the user's own setting:
 
-* ``OMP_WAIT_POLICY=passive``: Numba's OpenMP workers sleep after each parallel kernel (with them spinning
-  against the GEMM that follows, conv forward+backward ran about 3x slower). Read at the first parallel kernel.
+* ``OMP_WAIT_POLICY=passive``: Numba's OpenMP workers sleep after each parallel kernel instead of spinning
+  against the GEMM that follows. Read at the first parallel kernel.
 * ``OPENBLAS_THREAD_TIMEOUT=4``: OpenBLAS's workers sleep after 2**4 cycles instead of spinning 2**28 (about
   80 ms) after every GEMM, through the im2col band that follows it. OpenBLAS reads it once, when NumPy loads
   it, so it is set only while NumPy is not loaded yet.
 * Host memory (``tinygan/host_memory.py``): glibc keeps freed blocks for reuse, so a step does not page-fault
   its large arrays in again (``TINYGAN_HOST_MEMORY=system`` or any ``MALLOC_*_`` setting opts out).
 
-The README's performance section gives the measured effect of each.
+The README's measured notes give the effect of each.
 """
 import os
 import sys

@@ -3,8 +3,8 @@
 A train step allocates the same large arrays every time (activations, their gradients, im2col
 bands). glibc serves every block over its mmap threshold (128 KiB, rising at most to 32 MiB) with a
 fresh ``mmap`` and unmaps it at ``free``, so each step page-faults all of that memory in again: at
-batch 128 a CIFAR-10 DCGAN activation is 64 MiB, and those faults cost the step 10-20% (see the
-README's performance section). With the mmap and trim thresholds raised, glibc keeps freed blocks in
+batch 128 a CIFAR-10 DCGAN activation is 64 MiB, and those faults cost the step a good part of its time
+(the README's measured notes). With the mmap and trim thresholds raised, glibc keeps freed blocks in
 its heap and the next step reuses them without a fault. The price: the process keeps its high-water
 memory between steps rather than shrinking (its peak does not grow).
 

@@ -110,10 +110,10 @@ def div(a, b):
 
 
 class Pow(BinaryFunction):
-    saves_output = True
     """a ** b. The exponent's gradient uses log(a) only where a > 0 (0 elsewhere), as TensorFlow does."""
 
     name = "pow"
+    saves_output = True
 
     def compute(self, a, b):
         return a ** b
