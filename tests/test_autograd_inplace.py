@@ -61,14 +61,21 @@ def test_views_and_detach_share_the_version_counter():
         y.backward()
 
 
-@pytest.mark.parametrize("op", ["sigmoid", "tanh", "exp", "conv2d_leaky"])
+FUSED = {  # the fused ops read the LeakyReLU mask off their output
+    "Conv2DLeakyReLU": lambda x, w: ops.conv2d(x, w, padding="same", leaky_alpha=0.2),
+    "ConvTranspose2DLeakyReLU": lambda x, w: ops.conv_transpose2d(x, w, strides=2, padding="same", leaky_alpha=0.2),
+    "_NormalizeLeakyReLU": lambda x, w: ops.batch_norm(x, None, None, 1e-3, True, leaky_alpha=0.2)[0],
+}
+
+
+@pytest.mark.parametrize("op", ["sigmoid", "tanh", "exp", *FUSED])
 def test_ops_reading_their_output_check_it(op):
-    """sigmoid/tanh/exp and the fused conv+LeakyReLU read the output (the fused op its mask) in backward."""
+    """sigmoid/tanh/exp and the fused conv/norm + LeakyReLU ops read their output in backward."""
     rng = np.random.default_rng(0)
     x = tg.Tensor(rng.standard_normal((1, 4, 4, 2)), requires_grad=True)
-    if op == "conv2d_leaky":
-        y = ops.conv2d(x, tg.Tensor(rng.standard_normal((3, 3, 2, 2))), padding="same", leaky_alpha=0.2)
-        name = "Conv2DLeakyReLU"
+    if op in FUSED:
+        y = FUSED[op](x, tg.Tensor(rng.standard_normal((3, 3, 2, 2))))
+        name = op
     else:
         y = getattr(ops, op)(x)
         name = op.capitalize()
