@@ -141,10 +141,45 @@ def col2im_reference(cols, x_shape, kh, kw, sh, sw, pads):
     return mod.ascontiguousarray(padded[:, pad_t:pad_t + h, pad_l:pad_l + w])
 
 
+# ---- the textbook convolution: one im2col (or col2im) and one GEMM -----------------------------------
+#
+# The readable path, and the reference of the blocked CPU products below: each whole product lowered at once.
+# kernels/dispatch.py runs these for CuPy arrays (passing its own im2col/col2im, which pick the CUDA kernels)
+# and in the 'reference' kernel mode; a reader can step through them with NumPy arrays as they are.
+
+def conv2d_forward_reference(x, w, sh, sw, pads, b=None, im2col=im2col_reference):
+    """y (N, OH, OW, Cout) = im2col(x) @ w.reshape(kh*kw*Cin, Cout) (+ b): every output pixel's receptive field
+    is one row of im2col(x), so the convolution is a single GEMM over all output pixels."""
+    n, h, wd, _ = x.shape
+    kh, kw, _, cout = w.shape
+    oh, ow = out_size(h, kh, sh, *pads[:2]), out_size(wd, kw, sw, *pads[2:])
+    y = (im2col(x, kh, kw, sh, sw, *pads) @ w.reshape(-1, cout)).reshape(n, oh, ow, cout)
+    if b is not None:
+        y += b
+    return y
+
+
+def conv2d_grad_input_reference(g, w, x_shape, sh, sw, pads, b=None, col2im=col2im_reference):
+    """dx (x_shape) = col2im(g2d @ w2d.T) (+ b): the adjoint of the forward in x, which is also
+    conv_transpose2d's forward. Each row of g2d @ w2d.T is one pixel's receptive field of gradient, and col2im
+    adds it back onto the pixels it was read from."""
+    kh, kw, _, cout = w.shape
+    x = col2im(g.reshape(-1, cout) @ w.reshape(-1, cout).T, x_shape, kh, kw, sh, sw, pads)
+    if b is not None:
+        x += b
+    return x
+
+
+def conv2d_grad_weight_reference(x, g, kh, kw, sh, sw, pads, im2col=im2col_reference):
+    """dw (kh, kw, Cin, Cout) = im2col(x).T @ g2d: the adjoint of the forward in w."""
+    cout = g.shape[-1]
+    return (im2col(x, kh, kw, sh, sw, *pads).T @ g.reshape(-1, cout)).reshape(kh, kw, x.shape[-1], cout)
+
+
 # ---- the CPU convolution: a blocked lowering onto BLAS ---------------------------------------------
 #
-# The three convolution products, on NumPy arrays (the ops' CPU path; ``tinygan/ops/conv.py`` uses the
-# array-code lowering above for other devices):
+# The three convolution products, on NumPy arrays (kernels/dispatch.py routes NumPy arrays here; the textbook
+# versions above are what they compute):
 #
 #   conv2d_forward      y  = im2col(x) @ w2d (+ b)        w2d = w.reshape(kh*kw*Cin, Cout)
 #   conv2d_grad_input   dx = col2im(g2d @ w2d.T) (+ b)    (conv_transpose2d's forward)
@@ -305,8 +340,8 @@ SMALL_M = 4  # at most this many output pixels: the products below replace BLAS 
 @parallel_kernel(work=lambda a, b, out: b.size, fastmath={"reassoc", "contract"})
 def _rows_times_transpose(a, b, out):
     """out = a @ b.T for a few rows of ``a``: each row of ``b`` is read once, for all of them. OpenBLAS's sgemm
-    packs all of ``b`` first: a deep U-Net layer's transposed conv (4 x 1024 times 1024 x 8192) took 5.0 ms in a
-    Pix2Pix step that way and 2.8 ms here. The dot products may be reassociated, so that they vectorize."""
+    packs all of ``b`` first, which for a few rows costs more than the product (a deep U-Net layer's transposed
+    conv; the README's measured notes). The dot products may be reassociated, so that they vectorize."""
     m, k = a.shape
     for j in prange(b.shape[0]):
         row = b[j]
@@ -327,8 +362,8 @@ def _times_transpose(a, b, out):
 
 @parallel_kernel(work=lambda cols, g2d, out, accumulate: out.size * cols.shape[0])
 def _outer_sum(cols, g2d, out, accumulate):
-    """out (+)= cols.T @ g2d for a few rows: OpenBLAS's sgemm takes up to 18x longer for such a K (one deep
-    U-Net layer's weight gradient: 8192 x 1 times 1 x 512 in 3.8 ms, here 0.2 ms)."""
+    """out (+)= cols.T @ g2d for a few rows: OpenBLAS's sgemm is many times slower for such a K (a deep U-Net
+    layer's weight gradient, 8192 x 1 times 1 x 512; the README's measured notes)."""
     m, k = cols.shape
     for r in prange(k):
         if not accumulate:

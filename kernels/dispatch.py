@@ -28,6 +28,10 @@ API (the same signatures as ``kernels.<topic>``; every function returns new arra
 ``adam_update``, which updates p, m, v in place and returns None):
 
 =============================================================  ========================================
+``conv2d_forward(x, w, sh, sw, pads, b=None)``                 y = im2col(x) @ w2d (+ b); pads = (t, b, l, r)
+``conv2d_grad_input(g, w, x_shape, sh, sw, pads, b=None)``     col2im(g2d @ w2d.T) (+ b)
+``conv2d_grad_weight(x, g, kh, kw, sh, sw, pads)``             im2col(x).T @ g2d
+``conv2d_forward_and_grad_weight(x, w, g, sh, sw, pads)``      both of the above from one im2col of x
 ``im2col(x, kh, kw, sh, sw, pad_t, pad_b, pad_l, pad_r)``      (N,H,W,C) -> (N*OH*OW, kh*kw*C)
 ``col2im(cols, x_shape, kh, kw, sh, sw, pads)``                its adjoint; pads = (t, b, l, r)
 ``centered_sums(u, v, su, sv)``                                (G,M,C) -> two float64 (G,C) sums
@@ -169,6 +173,58 @@ def col2im(cols, x_shape, kh, kw, sh, sw, pads):
     if how == "cuda":
         return _cuda_module("conv_lowering").col2im(cols, x_shape, kh, kw, sh, sw, pads)
     return _cpu_conv.col2im_reference(cols, x_shape, kh, kw, sh, sw, pads)
+
+
+# ---- convolution products --------------------------------------------------------------------------
+# NumPy floats: the blocked CPU lowering (kernels/conv_lowering.py: bands, narrow side, Winograd, Numba + BLAS).
+# Anything else: the textbook lowering (conv_lowering.*_reference) with this module's im2col / col2im, which
+# pick the CUDA kernels for CuPy arrays and the array-code references otherwise. It runs on a band of samples
+# at a time, so that no im2col matrix takes more than GPU_BAND_BYTES: whole, the 7x7 output conv of the MNIST
+# DCGAN at batch 256 would be a 5 GiB matrix (6.5 GiB peak on an H200 before the bands, 0.7 after).
+GPU_BAND_BYTES = 256 * 2**20
+
+
+def sample_bands(x_shape, kh, kw, sh, sw, pads, itemsize):
+    """Slices of the batch whose im2col matrices stay under GPU_BAND_BYTES (at least one sample each)."""
+    n, h, w, c = x_shape
+    per_sample = _cpu_conv.out_size(h, kh, sh, *pads[:2]) * _cpu_conv.out_size(w, kw, sw, *pads[2:]) \
+        * kh * kw * c * itemsize
+    step = max(1, GPU_BAND_BYTES // max(per_sample, 1))
+    return [slice(i, min(i + step, n)) for i in range(0, n, step)]
+
+
+def conv2d_forward(x, w, sh, sw, pads, b=None):
+    if route(x, w) == "numba":
+        return _cpu_conv.conv2d_forward(x, w, sh, sw, pads, b)
+    parts = [_cpu_conv.conv2d_forward_reference(x[s], w, sh, sw, pads, b, im2col=im2col)
+             for s in sample_bands(x.shape, *w.shape[:2], sh, sw, pads, x.dtype.itemsize)]
+    return parts[0] if len(parts) == 1 else _xp(x).concatenate(parts)
+
+
+def conv2d_grad_input(g, w, x_shape, sh, sw, pads, b=None):
+    if route(g, w) == "numba":
+        return _cpu_conv.conv2d_grad_input(g, w, x_shape, sh, sw, pads, b)
+    parts = [_cpu_conv.conv2d_grad_input_reference(g[s], w, (s.stop - s.start, *x_shape[1:]), sh, sw, pads, b,
+                                                   col2im=col2im)
+             for s in sample_bands(x_shape, *w.shape[:2], sh, sw, pads, g.dtype.itemsize)]
+    return parts[0] if len(parts) == 1 else _xp(g).concatenate(parts)
+
+
+def conv2d_grad_weight(x, g, kh, kw, sh, sw, pads):
+    if route(x, g) == "numba":
+        return _cpu_conv.conv2d_grad_weight(x, g, kh, kw, sh, sw, pads)
+    dw = None
+    for s in sample_bands(x.shape, kh, kw, sh, sw, pads, x.dtype.itemsize):
+        part = _cpu_conv.conv2d_grad_weight_reference(x[s], g[s], kh, kw, sh, sw, pads, im2col=im2col)
+        dw = part if dw is None else dw + part
+    return dw
+
+
+def conv2d_forward_and_grad_weight(x, w, g, sh, sw, pads):
+    """(conv2d_forward(x, w), conv2d_grad_weight(x, g)); on the CPU from one im2col of x."""
+    if route(x, w, g) == "numba":
+        return _cpu_conv.conv2d_forward_and_grad_weight(x, w, g, sh, sw, pads)
+    return conv2d_forward(x, w, sh, sw, pads), conv2d_grad_weight(x, g, *w.shape[:2], sh, sw, pads)
 
 
 # ---- normalisation passes -----------------------------------------------------------------------

@@ -1,10 +1,10 @@
 """Parallel Numba kernels that run serially when their work is small.
 
 Starting a parallel Numba kernel wakes the sleeping OpenMP workers (``OMP_WAIT_POLICY=passive``, see
-``kernels/__init__.py``), which costs 65-90 us on this project's 2-core VMs whatever the size: a LeakyReLU of
-16k floats took 68 us parallel and 2.8 us serially. A train step has hundreds of such calls on small tensors (the
-deep U-Net layers, biases and BatchNorm parameters in Adam, all of the 64 px demo), so each kernel is compiled
-twice and picks by the size of its work.
+``tinygan/cpu_defaults.py``), a fixed cost whatever the size that is many times the work of a small kernel (the
+README's measured notes give the numbers). A train step has hundreds of such calls on small tensors (the deep
+U-Net layers, biases and BatchNorm parameters in Adam, all of the 64 px demo), so each kernel is compiled twice
+and picks by the size of its work.
 """
 import functools
 import types

@@ -32,7 +32,7 @@ MIN_TILES = 256                # 2x2 output tiles, forward and weight gradient: 
 MIN_TILES_INPUT_GRAD = 2048    # the input gradient splits into four phase convs, each needs this many
 MIN_CHANNELS = 16              # channels on either side: fewer and the 9 GEMMs are too thin to run fast
 MAX_EDGE_WASTE = 1.1           # tiled outputs / real outputs: a 7x7 output takes 4x4 tiles (1.31x) and loses
-BAND_BYTES = 32 << 20          # target size of one band of transformed tiles (16 MiB: 5-15% slower)
+BAND_BYTES = 32 << 20          # target size of one band of transformed tiles (16 MiB bands were slower: README)
 MIN_BAND_TILES = 256           # but at least this many tiles per band (GEMM efficiency)
 
 

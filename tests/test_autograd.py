@@ -84,3 +84,65 @@ def test_float_lists_take_default_dtype_and_arrays_keep_theirs():
     assert tg.tensor([1.0, 2.0]).dtype == np.float32
     assert tg.Tensor(np.zeros(2)).dtype == np.float64
     assert tg.Tensor(np.zeros(2, dtype=np.int64)).dtype == np.int64
+
+
+@pytest.mark.parametrize("order", ["h_first", "x_first"])
+@pytest.mark.parametrize("create_graph", [False, True])
+def test_grad_flows_through_a_requested_intermediate(order, create_graph):
+    """torch.autograd.grad semantics: h = 2x, y = sum(3h) gives dy/dh = 3 and dy/dx = 6 in either order."""
+    x = tg.Tensor(np.array([1.0, -2.0]), requires_grad=True)
+    h = x * 2.0
+    y = ops.sum(h * 3.0)
+    wanted = [h, x] if order == "h_first" else [x, h]
+    grads = dict(zip(("h", "x") if order == "h_first" else ("x", "h"), tg.grad(y, wanted, create_graph=create_graph)))
+    np.testing.assert_allclose(grads["h"].numpy(), [3.0, 3.0])
+    np.testing.assert_allclose(grads["x"].numpy(), [6.0, 6.0])
+    assert grads["x"].requires_grad is False  # a constant gradient: nothing to differentiate further
+    assert x.grad is None and h.grad is None
+
+
+def test_grad_through_intermediate_keeps_second_order():
+    """y = sum(h^3) with h = 2x: dy/dh = 3h^2 and dy/dx = 6h^2; their derivatives w.r.t. x are 24h and 48h."""
+    x = tg.Tensor(np.array([0.5, -1.5]), requires_grad=True)
+    h = x * 2.0
+    y = ops.sum(h * h * h)
+    gh, gx = tg.grad(y, [h, x], create_graph=True)
+    hv = 2 * x.numpy()
+    np.testing.assert_allclose(gh.numpy(), 3 * hv ** 2)
+    np.testing.assert_allclose(gx.numpy(), 6 * hv ** 2)
+    np.testing.assert_allclose(tg.grad(ops.sum(gh), x).numpy(), 12 * hv)
+    np.testing.assert_allclose(tg.grad(ops.sum(gx), x).numpy(), 24 * hv)
+
+
+def test_grad_skips_branches_that_reach_no_requested_input():
+    """Asking for dy/dx computes no gradient for a weight on another branch (the gradient-penalty case)."""
+    calls = []
+
+    class Spy(tg.Function):
+        def forward(self, a):
+            return a * 1.0
+
+        def backward(self, g):
+            calls.append(self.needs_grad)
+            return g
+
+    w = tg.Tensor(np.ones(2), requires_grad=True)
+    x = tg.Tensor(np.ones(2), requires_grad=True)
+    y = ops.sum(Spy.apply(w) * x)
+    np.testing.assert_allclose(tg.grad(y, x).numpy(), [1.0, 1.0])
+    assert calls == []
+    tg.grad(y, w)
+    assert calls == [(True,)]
+
+
+def test_tensor_copies_and_as_tensor_shares():
+    """Tensor(array) and tinygan.tensor(array) own a copy (torch.tensor); as_tensor shares (torch.as_tensor)."""
+    arr = np.array([1.0, 2.0], dtype=np.float32)
+    owned, made, shared = tg.Tensor(arr), tg.tensor(arr), tg.as_tensor(arr)
+    arr[0] = 9.0
+    assert owned.numpy()[0] == 1.0 and made.numpy()[0] == 1.0
+    assert shared.numpy()[0] == 9.0 and shared.data is arr
+    assert tg.as_tensor(owned) is owned
+    assert tg.Tensor(owned).data is not owned.data  # a Tensor is copied too
+    assert tg.Tensor(arr, dtype=np.float64).dtype == np.float64
+    assert tg.Tensor([1.0, 2.0]).dtype == np.float32 and tg.Tensor(np.arange(3)).dtype.kind == "i"

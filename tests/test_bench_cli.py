@@ -135,13 +135,13 @@ def test_child_env_gives_each_framework_its_own_defaults():
     startup = B._startup_environ()
     tg, th = B._child_env("tinygan", 2), B._child_env("torch", 2)
     for env in (tg, th):
-        assert env.get("OMP_WAIT_POLICY") == startup.get("OMP_WAIT_POLICY")   # importing tinygan here set it
+        assert env.get("OMP_WAIT_POLICY") == startup.get("OMP_WAIT_POLICY")   # as this process started
         assert env.get("OPENBLAS_CORETYPE") == os.environ.get("OPENBLAS_CORETYPE")
         assert env.get("MALLOC_MMAP_THRESHOLD_") == os.environ.get("MALLOC_MMAP_THRESHOLD_")   # nothing forced
         assert env["OMP_NUM_THREADS"] == "2"
     assert th["TINYGAN_HOST_MEMORY"] == "system"
     assert tg.get("TINYGAN_HOST_MEMORY") == os.environ.get("TINYGAN_HOST_MEMORY")
-    assert B._child_command("tinygan", ["worker", "tinygan"])[1:] == ["-m", "tinygan.benchmarks", "worker", "tinygan"]
+    assert B._child_command("tinygan", ["worker", "tinygan"])[1:] == ["-c", B._TINYGAN_FIRST, "worker", "tinygan"]
     assert B._child_command("torch", ["worker", "torch"])[1:3] == ["-c", B._TORCH_FIRST]
 
 
@@ -156,7 +156,8 @@ def test_tinygan_worker_reports_its_environment(tinygan_worker):
     info = tinygan_worker["tinygan"].call("env")
     assert info["framework"] == "tinygan" and info["pid"] != os.getpid()
     assert info["torch"] is None                                   # the tinygan worker never imports torch
-    assert info["host_memory"] == host_memory.POLICY
+    # the worker applied tinygan.configure_cpu(): the policy it reports is the one this environment gets
+    assert info["host_memory"] == host_memory.keep_freed_memory(dict(os.environ))
     assert info["omp_wait_policy"].startswith(os.environ.get("OMP_WAIT_POLICY", "passive"))
     assert info["threads"]["numba"] >= 1
     assert info["openblas_coretype"] == os.environ.get("OPENBLAS_CORETYPE")
@@ -187,7 +188,7 @@ def test_torch_worker_imports_torch_before_tinygan():
         info = workers["torch"].call("env")
     assert info["torch_imported_first"] and info["torch"]
     assert info["host_memory"].startswith("system malloc")
-    assert "set by importing tinygan" not in info["omp_wait_policy"]
+    assert "set by tinygan" not in info["omp_wait_policy"]
 
 
 def test_memory_formatting():

@@ -223,13 +223,14 @@ def test_prepare_faces_with_boxes_and_centre_crop(tmp_path):
 
 
 def test_make_detector():
+    from tinygan.errors import UserInputError
     assert isinstance(faces.make_detector("centre"), faces.CentreCropDetector)
     with pytest.raises(ValueError):
         faces.make_detector("haar")
     try:
         import mtcnn  # noqa: F401
     except ImportError:
-        with pytest.raises(RuntimeError, match="mtcnn"):
+        with pytest.raises(UserInputError, match="mtcnn"):
             faces.make_detector("mtcnn")
 
 

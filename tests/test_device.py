@@ -87,13 +87,14 @@ def test_env_var_cpu_selects_cpu():
 
 
 def test_env_var_cuda_without_cupy_fails_at_import_with_the_message():
-    proc = _child(HIDE_CUPY + "import tinygan", TINYGAN_DEVICE="cuda")
+    """The device is set as the engine loads (tinygan.backend, imported by the first op or Tensor)."""
+    proc = _child(HIDE_CUPY + "import tinygan.ops", TINYGAN_DEVICE="cuda")
     assert proc.returncode != 0
     assert "DeviceError" in proc.stderr and "needs CuPy" in proc.stderr and "pip install tinygan[cuda12]" in proc.stderr
 
 
 def test_env_var_unknown_device_fails_at_import():
-    proc = _child("import tinygan", TINYGAN_DEVICE="tpu")
+    proc = _child("import tinygan.ops", TINYGAN_DEVICE="tpu")
     assert proc.returncode != 0 and "unknown device 'tpu'" in proc.stderr
 
 
@@ -137,18 +138,24 @@ def test_cli_unknown_device_exits_2(capsys, noop_command):
 
 
 def test_real_entry_point_reports_missing_cupy_without_a_traceback():
-    """``python -m tinygan --device cuda COMMAND`` for a command that is registered (when there is one)."""
-    commands = [a for a in cli.build_parser()._actions if isinstance(getattr(a, "choices", None), dict)]
-    names = sorted(commands[0].choices) if commands else []
-    if not names:
-        pytest.skip("no sub-command is registered yet (tinygan.gans.*_cli modules not present)")
-    # The device is checked after argument parsing and before the command runs.
-    code = HIDE_CUPY + f"import runpy; sys.argv = ['tinygan', '--device', 'cuda', {names[0]!r}]; " \
-        "runpy.run_module('tinygan', run_name='__main__')"
+    """``python -m tinygan --device cuda pix2pix translate M I``: the arguments parse, then the device check
+    stops the command before it looks at M (a missing model would be a different one-line error)."""
+    code = HIDE_CUPY + "import runpy; sys.argv = ['tinygan', '--device', 'cuda', 'pix2pix', 'translate', " \
+        "'no_such_model.h5', 'no_such_image.png']; runpy.run_module('tinygan', run_name='__main__')"
     proc = _child(code)
-    if "needs CuPy" not in proc.stderr:
-        pytest.skip(f"sub-command {names[0]!r} needs arguments before the device is checked: {proc.stderr[-300:]}")
-    assert proc.returncode == 2 and "Traceback" not in proc.stderr
+    assert proc.returncode == 2 and "needs CuPy" in proc.stderr and "Traceback" not in proc.stderr, proc.stderr
+
+
+def test_every_command_module_registers():
+    """cli.py drops no command module: one that fails to import raises instead of vanishing from --help."""
+    commands = [a for a in cli.build_parser()._actions if isinstance(getattr(a, "choices", None), dict)]
+    assert {"pix2pix", "bench", "dcgan"} <= set(commands[0].choices)
+
+
+def test_a_command_module_that_fails_to_import_raises(monkeypatch):
+    monkeypatch.setattr(cli, "COMMAND_MODULES", ["tinygan.gans.no_such_cli"])
+    with pytest.raises(ModuleNotFoundError, match="no_such_cli"):
+        cli.build_parser()
 
 
 # ---- kernels.dispatch on the CPU --------------------------------------------------------------------

@@ -27,16 +27,22 @@ from tinygan import backend
 pytestmark = [pytest.mark.gpu, pytest.mark.filterwarnings("ignore:Discrepancy between trainable weights")]
 
 
-def _gpu_present():
+def _why_no_gpu():
+    """Why these tests cannot run here (CuPy not installed, or no CUDA device), or None when they can. Any other
+    failure (a CuPy that is installed but does not import, say) is raised, not turned into a skip."""
+    import importlib.util
+    if importlib.util.find_spec("cupy") is None:
+        return "needs CuPy (pip install '.[cuda12]')"
+    import cupy
     try:
-        import cupy
-        return cupy.cuda.runtime.getDeviceCount() > 0
-    except Exception:
-        return False
+        count = cupy.cuda.runtime.getDeviceCount()
+    except cupy.cuda.runtime.CUDARuntimeError as exc:
+        return f"no CUDA device ({exc})"
+    return None if count > 0 else "no CUDA device"
 
 
-if not _gpu_present():
-    pytestmark = pytestmark + [pytest.mark.skip(reason="needs CuPy and a CUDA device")]
+if _why_no_gpu():
+    pytestmark = pytestmark + [pytest.mark.skip(reason=_why_no_gpu())]
 
 
 @contextlib.contextmanager

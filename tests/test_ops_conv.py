@@ -4,7 +4,6 @@ import pytest
 
 import tinygan as tg
 from tinygan import ops
-from tinygan.ops import conv as conv_ops
 from tinygan.autograd.tensor import OpError
 from tinygan.kernels import dispatch
 
@@ -193,7 +192,7 @@ def test_reference_lowering_gives_the_same_conv_and_gradients():
 @pytest.mark.parametrize("band_bytes", [1, 7000])
 def test_reference_lowering_in_bands_of_samples_gives_the_same_numbers(monkeypatch, band_bytes):
     """A batch whose im2col matrix is over GPU_BAND_BYTES is lowered a few samples at a time (one sample per band
-    at 1 byte, three at 7000): the conv, the transposed conv and every gradient are unchanged."""
+    at 1 byte, two at 7000): the conv, the transposed conv and every gradient are unchanged."""
     x, w = rng.standard_normal((5, 6, 5, 3)), rng.standard_normal((4, 4, 3, 2))
 
     def run():
@@ -203,8 +202,8 @@ def test_reference_lowering_in_bands_of_samples_gives_the_same_numbers(monkeypat
         return [t.numpy() for t in (y, z, *tg.grad(_square_sum(z), [xt, wt]))]
 
     expected = run()
-    monkeypatch.setattr(conv_ops, "GPU_BAND_BYTES", band_bytes)
-    assert len(conv_ops._sample_bands(x.shape, (4, 4), (2, 2), (1, 1, 1, 1), 8)[0]) == (5 if band_bytes == 1 else 2)
+    monkeypatch.setattr(dispatch, "GPU_BAND_BYTES", band_bytes)
+    assert len(dispatch.sample_bands(x.shape, 4, 4, 2, 2, (1, 1, 1, 2), 8)) == (5 if band_bytes == 1 else 3)
     with dispatch.use("reference"):
         got = run()
     for e, g in zip(expected, got):

@@ -5,6 +5,8 @@ The work is done by :mod:`tinygan.benchmarks`; this module only adds the sub-com
 import json
 import sys
 
+from .errors import UserInputError
+
 
 def register(subparsers):
     p = subparsers.add_parser(
@@ -63,8 +65,7 @@ def run(args):
                                       blas_threads=args.blas_threads))
         return 0
     if args.repeat is not None and args.repeat < 1:
-        print("tinygan bench: --repeat must be at least 1", file=sys.stderr)
-        return 2
+        raise UserInputError("--repeat must be at least 1")
 
     def log(msg):
         if not args.quiet:

@@ -26,9 +26,9 @@ Fast ops repeat the call inside a sample (the same count for both frameworks) so
 How it is timed
 ---------------
 Each framework runs in its own worker process (``python -m tinygan.benchmarks worker tinygan|torch``, JSON lines
-on stdin/stdout), in its own default configuration, as its users run it: importing tinygan sets
-``OMP_WAIT_POLICY=passive`` for its kernels and keeps freed memory for reuse (tinygan.host_memory), and in a
-shared process PyTorch would run under both (a torch Pix2Pix step took 589 ms under passive OpenMP, 530 ms with
+on stdin/stdout), in its own default configuration, as its users run it: the tinygan worker calls
+``tinygan.configure_cpu()`` as the ``tinygan`` command does (``OMP_WAIT_POLICY=passive`` for its kernels, freed
+memory kept for reuse by tinygan.host_memory), and in a shared process PyTorch would run under both (a torch Pix2Pix step took 589 ms under passive OpenMP, 530 ms with
 its defaults). So the torch worker imports torch, and sets its threads, before anything of tinygan, and runs with
 ``TINYGAN_HOST_MEMORY=system``; the tinygan worker never imports torch. The parent only coordinates: it asks each
 worker to build the case by name, takes the warm-up calls and then the alternating samples, and every sample and
@@ -1036,11 +1036,14 @@ DEFAULT_GAP = {True: 0.01, False: 0.05}      # quick: full -> minimum seconds id
 
 # ---- worker processes ------------------------------------------------------------------------------
 
-# The torch worker's entry point: torch, and with it its OpenMP runtime (which reads OMP_WAIT_POLICY once, as it
-# loads), comes in before the tinygan package, whose import sets OMP_WAIT_POLICY=passive for tinygan's kernels.
+# The workers' entry points. The tinygan worker applies tinygan.configure_cpu() before NumPy loads, as the tinygan
+# command does. The torch worker imports torch, and with it its OpenMP runtime (which reads OMP_WAIT_POLICY once,
+# as it loads), before anything of tinygan, and never applies tinygan's defaults.
+_TINYGAN_FIRST = ("import runpy, tinygan; tinygan.configure_cpu(); "
+                  "runpy.run_module('tinygan.benchmarks', run_name='__main__', alter_sys=True)")
 _TORCH_FIRST = ("import os, runpy, torch; torch.set_num_threads(int(os.environ['OMP_NUM_THREADS'])); "
                 "runpy.run_module('tinygan.benchmarks', run_name='__main__', alter_sys=True)")
-_IMPORT_DEFAULTS = ("OMP_WAIT_POLICY", "OPENBLAS_THREAD_TIMEOUT")  # what importing tinygan sets (kernels/__init__.py)
+_IMPORT_DEFAULTS = ("OMP_WAIT_POLICY", "OPENBLAS_THREAD_TIMEOUT")  # what tinygan.configure_cpu() sets
 
 
 def torch_installed():
@@ -1056,8 +1059,8 @@ def _imported_before(first, second):
 
 
 def _startup_environ():
-    """This process's environment as it started: /proc/self/environ keeps it, while os.environ has since taken
-    the defaults tinygan's import sets. os.environ where /proc cannot be read."""
+    """This process's environment as it started: /proc/self/environ keeps it, while os.environ may since have
+    taken the defaults of tinygan.configure_cpu(). os.environ where /proc cannot be read."""
     try:
         with open("/proc/self/environ", "rb") as fh:
             raw = fh.read()
@@ -1067,9 +1070,9 @@ def _startup_environ():
 
 
 def _child_command(framework, args):
-    """argv of a benchmark subprocess of ``framework`` running ``python -m tinygan.benchmarks ARGS``; the torch
-    one imports torch first (see _TORCH_FIRST)."""
-    entry = ["-c", _TORCH_FIRST] if framework == "torch" else ["-m", "tinygan.benchmarks"]
+    """argv of a benchmark subprocess of ``framework`` running ``tinygan.benchmarks ARGS``: the tinygan one after
+    tinygan.configure_cpu(), the torch one after importing torch (see _TINYGAN_FIRST, _TORCH_FIRST)."""
+    entry = ["-c", _TORCH_FIRST if framework == "torch" else _TINYGAN_FIRST]
     return [sys.executable, *entry, *args]
 
 
@@ -1080,8 +1083,8 @@ def _options(quick, threads, blas_threads):
 
 
 def _child_env(framework, threads, blas_threads=None):
-    """Environment of a benchmark subprocess: the user's, with the defaults tinygan's import set in this process
-    taken back (each framework applies its own), the thread counts, and for torch TINYGAN_HOST_MEMORY=system so
+    """Environment of a benchmark subprocess: the user's, with the defaults tinygan.configure_cpu() set in this
+    process taken back (each framework applies its own), the thread counts, and for torch TINYGAN_HOST_MEMORY=system so
     that tinygan's malloc policy (tinygan.host_memory) stays out of its process. OPENBLAS_CORETYPE and the rest
     pass through as the user set them."""
     env = dict(os.environ, OMP_NUM_THREADS=str(threads), OPENBLAS_NUM_THREADS=str(blas_threads or threads),
@@ -1105,16 +1108,17 @@ def omp_wait_policy(framework):
     value = startup if loaded_first else os.environ.get("OMP_WAIT_POLICY")
     if value is None:
         return "unset (OpenMP default)"
-    return f"{value} ({'environment' if value == startup else 'set by importing tinygan'})"
+    return f"{value} ({'environment' if value == startup else 'set by tinygan.configure_cpu()'})"
 
 
 def openblas_thread_timeout():
     """The OPENBLAS_THREAD_TIMEOUT this process's OpenBLAS read when it loaded, and where it came from."""
-    from . import kernels
+    from . import cpu_defaults
     value = os.environ.get("OPENBLAS_THREAD_TIMEOUT")
     if value is None:
         return "unset (OpenBLAS default, 2**28 cycles)"
-    return f"{value} ({'set by importing tinygan' if kernels.BLAS_TIMEOUT_SET else 'environment'})"
+    set_here = "OPENBLAS_THREAD_TIMEOUT" in (cpu_defaults.APPLIED or {}).get("environ", {})
+    return f"{value} ({'set by tinygan.configure_cpu()' if set_here else 'environment'})"
 
 
 def worker_info(framework, threads_info):

@@ -1,11 +1,15 @@
 """The ``tinygan`` command: one sub-command group per application module.
 
 Each module listed in ``COMMAND_MODULES`` exposes ``register(subparsers)``, which adds its own
-sub-command(s) and sets ``func`` on them; this file only dispatches.
+sub-command(s) and sets ``func`` on them; this file only dispatches. A command reports bad input by raising
+``tinygan.errors.UserInputError``, which is printed as one line (exit status 2).
 """
 import argparse
 import importlib
 import sys
+
+from .cpu_defaults import configure_cpu
+from .errors import UserInputError
 
 COMMAND_MODULES = [
     "tinygan.gans.pix2pix_cli",
@@ -19,15 +23,16 @@ def build_parser():
                                      "Networks with Python' on the tinygan engine.")
     parser.add_argument("--device", default=None, help="cpu (default) or cuda; also TINYGAN_DEVICE")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
-    for name in COMMAND_MODULES:
-        try:
-            module = importlib.import_module(name)
-        except ModuleNotFoundError as exc:
-            if exc.name != name:
-                raise
-            continue
-        module.register(sub)
+    for name in COMMAND_MODULES:  # a module that fails to import is a bug: its error shows, nothing is dropped
+        importlib.import_module(name).register(sub)
     return parser
+
+
+def command(argv=None):
+    """The ``tinygan`` console command (and ``python -m tinygan``): the speed defaults, then ``main``. They
+    are applied here, before any command module imports NumPy, and not by ``main``, which tests call in-process."""
+    configure_cpu()
+    return main(argv)
 
 
 def main(argv=None):
@@ -42,8 +47,12 @@ def main(argv=None):
             backend.set_device(args.device)
         except backend.DeviceError as exc:
             parser.exit(2, f"tinygan: {exc}\n")
-    return args.func(args) or 0
+    try:
+        return args.func(args) or 0
+    except UserInputError as exc:  # bad input: one line; any other exception is a bug and keeps its traceback
+        print(f"tinygan {args.command}: {exc}", file=sys.stderr)
+        return 2
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(command())

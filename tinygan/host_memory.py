@@ -3,13 +3,14 @@
 A train step allocates the same large arrays every time (activations, their gradients, im2col
 bands). glibc serves every block over its mmap threshold (128 KiB, rising at most to 32 MiB) with a
 fresh ``mmap`` and unmaps it at ``free``, so each step page-faults all of that memory in again: at
-batch 128 a CIFAR-10 DCGAN activation is 64 MiB, and those faults cost the step 10-20% (see the
-README's performance section). With the mmap and trim thresholds raised, glibc keeps freed blocks in
+batch 128 a CIFAR-10 DCGAN activation is 64 MiB, and those faults cost the step a good part of its time
+(the README's measured notes). With the mmap and trim thresholds raised, glibc keeps freed blocks in
 its heap and the next step reuses them without a fault. The price: the process keeps its high-water
 memory between steps rather than shrinking (its peak does not grow).
 
-Applied once, at import, on glibc only. It is left alone when the user tuned malloc already
-(``MALLOC_*_`` variables or ``glibc.malloc`` tunables) or set ``TINYGAN_HOST_MEMORY=system``.
+Applied by ``tinygan.configure_cpu()`` (the ``tinygan`` command calls it; importing tinygan does not), on
+glibc only. It is left alone when the user tuned malloc already (``MALLOC_*_`` variables or ``glibc.malloc``
+tunables) or set ``TINYGAN_HOST_MEMORY=system``.
 """
 import ctypes
 import ctypes.util
@@ -45,4 +46,4 @@ def keep_freed_memory(environ=os.environ):
     return f"freed blocks up to {KEEP_BYTES >> 20} MiB kept for reuse" if ok else "system malloc (mallopt refused)"
 
 
-POLICY = keep_freed_memory()
+POLICY = "system malloc (tinygan.configure_cpu() not called)"  # this process's policy; configure_cpu() sets it

@@ -42,32 +42,67 @@ class OpError(ValueError):
     """An op was given inputs it cannot work on; the message names the op, the shapes and the fix."""
 
 
+class InPlaceModificationError(RuntimeError):
+    """A tensor that a recorded op's backward reads was changed in place after the forward (PyTorch's
+    "one of the variables needed for gradient computation has been modified by an inplace operation")."""
+
+
 class Function:
     """One differentiable op. Subclasses define ``forward(*arrays)`` and ``backward(grad)``.
 
     Attributes available in ``backward``: ``self.inputs`` (the input Tensors),
     ``self.needs_grad`` (which inputs want a gradient), ``self.output`` (the output Tensor).
     Keyword arguments given to ``apply`` are stored as attributes before ``forward`` runs.
+
+    What the backward reads is declared so that an in-place change of it between the forward and the
+    backward raises ``InPlaceModificationError`` instead of giving a stale gradient: ``saves_inputs``
+    (default True; False for ops whose backward needs only shapes, like add or reshape) and
+    ``saves_output`` (True for ops whose backward reads ``self.output``, like sigmoid or a fused
+    LeakyReLU). ``output_is_view = True`` marks ops whose output may share the input's memory
+    (reshape, transpose, slicing): the output then shares the input's version counter, as in PyTorch.
     """
 
     inputs = ()
     needs_grad = ()
+    saves_inputs = True
+    saves_output = False
+    output_is_view = False
 
     @classmethod
     def apply(cls, *inputs, **attrs):
         fn = cls()
         fn.__dict__.update(attrs)
         fn.needs_grad = tuple(t.requires_grad for t in inputs)
-        data = fn.forward(*[t.data for t in inputs])
+        arrays = [t.data for t in inputs]
+        data = fn.forward(*arrays)
         if backend.check_numerics_enabled():
             _check_finite(cls.__name__, data, inputs)
         record = is_grad_enabled() and any(fn.needs_grad)
         out = Tensor(data, requires_grad=record, _copy=False)
+        if cls.output_is_view:
+            out._version = inputs[0]._version
         if record:
             fn.inputs = inputs
             fn._out = weakref.ref(out)
+            if cls.saves_inputs:
+                fn._saved = (arrays, [t._version[0] for t in inputs])
+            if cls.saves_output:
+                fn._saved_output = (data, out._version[0])
             out._node = fn
         return out
+
+    def check_saved(self, out):
+        """Raise ``InPlaceModificationError`` if a tensor the backward reads (an input, or the output
+        ``out``) was written in place, or had its ``.data`` replaced, since the forward."""
+        if self.saves_inputs:
+            arrays, versions = self._saved
+            for i, (t, array, version) in enumerate(zip(self.inputs, arrays, versions)):
+                if t._version[0] != version or t.data is not array:
+                    raise _modified(self, f"input {i}", t, version)
+        if self.saves_output:
+            array, version = self._saved_output
+            if out._version[0] != version or out.data is not array:
+                raise _modified(self, "output", out, version)
 
     @property
     def output(self):
@@ -80,6 +115,16 @@ class Function:
         raise NotImplementedError(f"{type(self).__name__} has no backward")
 
 
+def _modified(fn, which, t, version):
+    change = (f"is at version {t._version[0]}; expected version {version}" if t._version[0] != version
+              else "had its .data replaced")
+    return InPlaceModificationError(
+        f"{type(fn).__name__}'s backward needs its {which} (shape {t.shape}), which was modified by an in-place "
+        f"operation after the forward: it {change}. One of the variables needed for gradient computation has "
+        "been modified by an inplace operation; run backward() before updating it (an optimizer step), or "
+        "change a copy")
+
+
 def _check_finite(name, data, inputs):
     mod = backend.xp()
     if data.dtype.kind == "f" and not bool(mod.isfinite(data).all()):
@@ -87,36 +132,45 @@ def _check_finite(name, data, inputs):
         raise FloatingPointError(f"{name} produced NaN/Inf from inputs of shapes {shapes}")
 
 
-def _as_data(value, dtype=None):
+def _as_data(value, dtype=None, copy=False):
     """An array on the current device. Python numbers and lists get the default float dtype;
-    arrays keep theirs (so float64 gradient checks and integer labels stay what they are)."""
+    arrays keep theirs (so float64 gradient checks and integer labels stay what they are).
+    ``copy=False`` shares an array that is already on the device with that dtype; ``copy=True`` never does."""
     mod = backend.xp()
     if isinstance(value, Tensor):
         value = value.data
-    if isinstance(value, mod.ndarray):
-        arr = value
-    elif isinstance(value, numpy.ndarray):
-        arr = mod.asarray(value)
-    else:
-        arr = mod.asarray(value, dtype=dtype or backend.get_default_dtype())
-    return arr if dtype is None else arr.astype(dtype, copy=False)
+    if isinstance(value, (mod.ndarray, numpy.ndarray)):
+        return mod.array(value, dtype=dtype, copy=True) if copy else mod.asarray(value, dtype=dtype)
+    return mod.asarray(value, dtype=dtype or backend.get_default_dtype())
 
 
 class Tensor:
     """An n-dimensional array that remembers how it was computed.
 
     ``grad`` is a Tensor (so gradients can themselves be differentiated) or None.
+
+    ``Tensor(data)`` copies: the Tensor owns its array, so later writes into ``data`` do not reach it
+    (``torch.tensor``'s rule; ``tinygan.tensor(data)`` is the same). ``as_tensor(data)`` shares an array
+    that is already on the device with the right dtype (``torch.as_tensor``'s rule). ``_copy=False`` is
+    the ops' internal path: ``data`` is taken as it is, a backend array, without a copy or a check.
+
+    ``version`` counts the in-place writes into the tensor: ``t[index] = value``, ``bump_version()`` (called
+    by the optimizers and by ``Weight.assign`` after they write into ``.data``), shared with ``detach()``
+    and with views. A recorded op checks it before its backward reads the tensor. Writing into the raw
+    array ``t.data[...] = v`` bypasses the counter (as ``.data`` does in PyTorch); call ``t.bump_version()``
+    after such a write, or use ``t[...] = v``.
     """
 
-    __slots__ = ("data", "grad", "requires_grad", "_node", "name", "__weakref__")
+    __slots__ = ("data", "grad", "requires_grad", "_node", "name", "_version", "__weakref__")
     __array_priority__ = 1000  # so ndarray + Tensor calls Tensor.__radd__
 
     def __init__(self, data, requires_grad=False, dtype=None, name=None, _copy=True):
-        self.data = data if not _copy else _as_data(data, dtype)
+        self.data = data if not _copy else _as_data(data, dtype, copy=True)
         self.grad = None
         self.requires_grad = bool(requires_grad)
         self._node = None
         self.name = name
+        self._version = [0]  # a box, so that detach() and views can share it
 
     # ---- array-like facts -------------------------------------------------------------------
     shape = property(lambda self: tuple(self.data.shape))
@@ -144,9 +198,31 @@ class Tensor:
     def is_leaf(self):
         return self._node is None
 
+    @property
+    def version(self):
+        """How many in-place writes this tensor (or a view or detached alias of it) has had."""
+        return self._version[0]
+
+    def bump_version(self):
+        """Record an in-place write into ``.data``, so a recorded backward that reads this tensor refuses to run."""
+        self._version[0] += 1
+
+    def __setitem__(self, index, value):
+        """In-place write ``self.data[index] = value`` (bumps ``version``). It is not recorded in the graph, so
+        a ``value`` that needs a gradient is refused while gradients are being recorded."""
+        if isinstance(value, Tensor):
+            if value.requires_grad and is_grad_enabled():
+                raise RuntimeError("an in-place write of a value that requires grad is not recorded in the graph; "
+                                   "build the result with ops (where, concatenate, pad) instead")
+            value = value.data
+        self.data[index] = value
+        self.bump_version()
+
     def detach(self):
-        """The same data, cut from the graph."""
-        return Tensor(self.data, _copy=False)
+        """The same data, cut from the graph (it shares this tensor's version counter)."""
+        out = Tensor(self.data, _copy=False)
+        out._version = self._version
+        return out
 
     def astype(self, dtype):
         from .. import ops
@@ -218,25 +294,47 @@ def _topological_order(roots):
     return order[::-1]  # outputs first
 
 
-def _run_backward(roots, root_grads, create_graph):
-    """Propagate from ``roots``; returns {leaf tensor: its gradient} for leaves reached."""
+def _on_paths_to(order, targets):
+    """The ids of the tensors in ``order`` (outputs first) from which some target can be reached."""
+    keep = set()
+    for t in reversed(order):  # inputs first, so a tensor's inputs are decided before it
+        if id(t) in targets or (t._node is not None and any(id(p) in keep for p in t._node.inputs)):
+            keep.add(id(t))
+    return keep
+
+
+def _run_backward(roots, root_grads, create_graph, targets=None):
+    """Propagate from ``roots``; returns {tensor: its total gradient}.
+
+    ``targets=None`` (``backward()``): every leaf reached. Otherwise (``grad()``) only the tensors whose
+    ids are in ``targets``, leaves or not: the walk records a target's total and keeps going through it,
+    so a target upstream of another target gets both paths, and it skips every branch that leads to no
+    target (as torch.autograd.grad does).
+    """
     grads = {}
     for r, g in zip(roots, root_grads):
         grads[id(r)] = g if id(r) not in grads else grads[id(r)] + g
-    leaves = {}
+    order = _topological_order(roots)
+    keep = None if targets is None else _on_paths_to(order, targets)
+    found = {}
     with set_grad_enabled(create_graph):
-        for t in _topological_order(roots):
+        for t in order:
             g = grads.pop(id(t), None)
             if g is None:
                 continue
             fn = t._node
+            if targets is None:
+                if fn is None:
+                    found[t] = g
+                    continue
+            elif id(t) in targets:
+                found[t] = g
             if fn is None:
-                leaves[t] = g
                 continue
-            in_grads = fn.backward(g)
-            if not isinstance(in_grads, (tuple, list)):
-                in_grads = (in_grads,)
-            for inp, need, ig in zip(fn.inputs, fn.needs_grad, in_grads):
+            fn.check_saved(t)
+            needs = fn.needs_grad if keep is None else tuple(n and id(p) in keep
+                                                              for n, p in zip(fn.needs_grad, fn.inputs))
+            for inp, need, ig in zip(fn.inputs, needs, _call_backward(fn, g, needs)):
                 if ig is None or not need:
                     continue
                 if ig.shape != inp.shape:
@@ -244,13 +342,26 @@ def _run_backward(roots, root_grads, create_graph):
                                        f"for an input of shape {inp.shape}")
                 prev = grads.get(id(inp))
                 grads[id(inp)] = ig if prev is None else prev + ig
-    return leaves
+    return found
+
+
+def _call_backward(fn, g, needs):
+    """``fn.backward(g)`` as a tuple, with ``fn.needs_grad`` narrowed to ``needs`` meanwhile (so an op
+    skips the gradients nobody asked for)."""
+    full, fn.needs_grad = fn.needs_grad, needs
+    try:
+        in_grads = fn.backward(g)
+    finally:
+        fn.needs_grad = full
+    return in_grads if isinstance(in_grads, (tuple, list)) else (in_grads,)
 
 
 def grad(outputs, inputs, grad_outputs=None, create_graph=False):
     """Gradients of ``outputs`` w.r.t. ``inputs`` without touching any ``.grad`` (like torch.autograd.grad).
 
-    Inputs that the outputs do not depend on get a zero gradient.
+    ``inputs`` may be intermediate tensors as well as leaves; gradients flow through each of them, so for
+    ``h = 2 * x`` and ``y = sum(3 * h)``, ``grad(y, [h, x])`` is ``[3, 6]``. Inputs that the outputs do not
+    depend on get a zero gradient.
     """
     outputs = list(outputs) if isinstance(outputs, (list, tuple)) else [outputs]
     single = not isinstance(inputs, (list, tuple))
@@ -259,22 +370,15 @@ def grad(outputs, inputs, grad_outputs=None, create_graph=False):
         grad_outputs = [Tensor(backend.xp().ones_like(o.data), _copy=False) for o in outputs]
     elif not isinstance(grad_outputs, (list, tuple)):
         grad_outputs = [grad_outputs]
-    # Make the wanted inputs look like leaves for the walk, whatever they are.
-    saved = [(t, t._node) for t in inputs]
-    for t in inputs:
-        t._node = None
-    try:
-        found = _run_backward(outputs, grad_outputs, create_graph)
-    finally:
-        for t, node in saved:
-            t._node = node
+    found = _run_backward(outputs, grad_outputs, create_graph, targets={id(t) for t in inputs})
     result = [found.get(t) if found.get(t) is not None else Tensor(backend.xp().zeros_like(t.data), _copy=False)
               for t in inputs]
     return result[0] if single else result
 
 
 def tensor(data, requires_grad=False, dtype=None):
-    """Make a Tensor from a list, scalar or array (floats get the default dtype)."""
+    """A Tensor holding a copy of a list, scalar or array (like ``torch.tensor``; Python floats get the
+    default dtype, arrays keep theirs)."""
     return Tensor(data, requires_grad=requires_grad, dtype=dtype)
 
 
@@ -287,9 +391,11 @@ def ones(shape, dtype=None, requires_grad=False):
 
 
 def as_tensor(value, like=None):
-    """``value`` as a Tensor; a Python number takes ``like``'s dtype so float32 graphs stay float32."""
+    """``value`` as a Tensor without copying where it can (like ``torch.as_tensor``): a Tensor is returned
+    as it is and a device array of the right dtype is shared. A Python number takes ``like``'s dtype so
+    float32 graphs stay float32."""
     if isinstance(value, Tensor):
         return value
     if like is not None and isinstance(value, (int, float, numpy.number)):
         return Tensor(backend.xp().asarray(value, dtype=like.dtype), _copy=False)
-    return Tensor(value)
+    return Tensor(_as_data(value), _copy=False)

@@ -23,6 +23,8 @@ from tinygan.keras.layers import Conv2D, Conv2DTranspose, Dense, Dropout, Flatte
 from tinygan.keras.models import Sequential
 from tinygan.keras.optimizers import Adam
 
+from ..errors import UserInputError
+
 # The book repeats Listing 7.27 and the latent-point helpers unchanged in this chapter.
 from .dcgan_mnist import _acc as _f
 from .dcgan_mnist import define_gan, generate_fake_samples, generate_latent_points  # noqa: F401
@@ -158,7 +160,7 @@ def train_separate_batches(g_model, d_model, gan_model, dataset, latent_dim, n_e
     bat_per_epo = int(dataset.shape[0] / n_batch)
     half_batch = int(n_batch / 2)
     if bat_per_epo < 1:
-        raise ValueError(f"the dataset has {dataset.shape[0]} images, fewer than one batch of {n_batch}")
+        raise UserInputError(f"the dataset has {dataset.shape[0]} images, fewer than one batch of {n_batch}")
     models = {"d_model": d_model, "g_model": g_model, "gan_model": gan_model}
     run = TrainingSession(models, bat_per_epo * n_epochs, out_dir=out_dir, fields=("d1", "d2", "g", "a1", "a2"),
                           desc=desc, resume=resume, checkpoint_every=checkpoint_every, max_steps=max_steps,

@@ -31,6 +31,8 @@ from tinygan.keras.layers import (BatchNormalization, Conv2D, Conv2DTranspose, D
 from tinygan.keras.models import Sequential
 from tinygan.keras.optimizers import Adam
 
+from ..errors import UserInputError
+
 DATA_DIR = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "data")
 MNIST_5K = os.path.join(DATA_DIR, "mnist_5k.npz")
 
@@ -68,7 +70,7 @@ def load_mnist(source="mnist5k", log=print):
             if log:
                 log(f"full MNIST unavailable ({str(exc).splitlines()[0]}); using the 5,000 embedded digits")
     elif source != "mnist5k":
-        raise ValueError(f"unknown MNIST source {source!r}: use 'mnist5k' or 'mnist'")
+        raise UserInputError(f"unknown MNIST source {source!r}: use 'mnist5k' or 'mnist'")
     return load_mnist_5k()
 
 
@@ -282,7 +284,7 @@ def train(g_model, d_model, gan_model, dataset, latent_dim, n_epochs=100, n_batc
     bat_per_epo = int(dataset.shape[0] / n_batch)
     half_batch = int(n_batch / 2)
     if bat_per_epo < 1:
-        raise ValueError(f"the dataset has {dataset.shape[0]} images, fewer than one batch of {n_batch}")
+        raise UserInputError(f"the dataset has {dataset.shape[0]} images, fewer than one batch of {n_batch}")
     models = {"d_model": d_model, "g_model": g_model, "gan_model": gan_model}
     run = TrainingSession(models, bat_per_epo * n_epochs, out_dir=out_dir, fields=("d", "g", "a"),
                           desc="dcgan-mnist", resume=resume, checkpoint_every=checkpoint_every,

@@ -32,6 +32,8 @@ from tinygan.keras.layers import Conv2D, Conv2DTranspose, Dense, Dropout, Flatte
 from tinygan.keras.models import Sequential
 from tinygan.keras.optimizers import Adam
 
+from ..errors import UserInputError
+
 from .dcgan_mnist import define_gan  # noqa: F401 - the book repeats Listing 7.27 unchanged in this chapter
 from .dcgan_mnist import summarize_performance_with
 
@@ -259,18 +261,18 @@ def make_detector(kind="centre", boxes=None):
     to the centre crop for photos the file lacks) or ``'mtcnn'`` (needs the ``mtcnn`` package and TensorFlow)."""
     if boxes or kind == "boxes":
         if not boxes:
-            raise ValueError("detector 'boxes' needs a boxes file")
+            raise UserInputError("detector 'boxes' needs a boxes file")
         return BoxFileDetector(boxes, fallback=CentreCropDetector())
     if kind == "mtcnn":
         try:
             from mtcnn.mtcnn import MTCNN
         except ImportError as exc:
-            raise RuntimeError("detector 'mtcnn' needs `pip install mtcnn` (which needs TensorFlow); use a boxes "
+            raise UserInputError("detector 'mtcnn' needs `pip install mtcnn` (which needs TensorFlow); use a boxes "
                                "file (--boxes) or the centre crop instead") from exc
         return MTCNN()
     if kind in ("centre", "center"):
         return CentreCropDetector()
-    raise ValueError(f"unknown detector {kind!r}: use 'centre', 'boxes' or 'mtcnn'")
+    raise UserInputError(f"unknown detector {kind!r}: use 'centre', 'boxes' or 'mtcnn'")
 
 
 def _detect(model, pixels, filename):
@@ -345,7 +347,7 @@ def prepare_faces(directory, out='img_align_celeba.npz', n_faces=50000, detector
     model = make_detector(detector, boxes) if isinstance(detector, str) else detector
     all_faces = load_faces(directory, n_faces, model, required_size=required_size, log=log, log_every=log_every)
     if len(all_faces) == 0:
-        raise ValueError(f"no faces were extracted from {directory}")
+        raise UserInputError(f"no faces were extracted from {directory}")
     if log:
         log('Loaded: %s' % (all_faces.shape,))
     # save in compressed format

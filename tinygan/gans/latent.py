@@ -17,6 +17,8 @@ import numpy as np
 from numpy import arccos, asarray, clip, dot, linspace, mean, sin, vstack
 from numpy.linalg import norm
 
+from ..errors import UserInputError
+
 from .hacks import generate_latent_points, unscale_images
 
 
@@ -41,7 +43,7 @@ def slerp(val, low, high):
 def interpolate_points(p1, p2, n_steps=10, method="linear"):
     """``n_steps`` vectors from ``p1`` to ``p2`` inclusive, shape ``(n_steps, latent_dim)``."""
     if method not in ("linear", "slerp"):
-        raise ValueError(f"method must be 'linear' or 'slerp', got {method!r}")
+        raise UserInputError(f"method must be 'linear' or 'slerp', got {method!r}")
     # interpolate ratios between the points
     ratios = linspace(0, 1, num=n_steps)
     vectors = list()
@@ -152,7 +154,7 @@ def arithmetic_grid(model, points, a_ix, b_ix, c_ix, filename=None, result_filen
     """
     a, b, c = (average_points(points, ix) for ix in (a_ix, b_ix, c_ix))
     if not len(a) == len(b) == len(c):
-        raise ValueError("the three groups need the same number of indices for the rows x cols grid")
+        raise UserInputError("the three groups need the same number of indices for the rows x cols grid")
     all_vectors = vstack((a, b, c))
     images = _to_display(model.predict(all_vectors.astype("float32")))
     cmap = "gray_r" if images.shape[-1] == 1 else None

@@ -15,6 +15,8 @@ import os
 import re
 import sys
 
+from ..errors import UserInputError
+
 FMT = argparse.RawDescriptionHelpFormatter
 
 EPILOG_GAN1D = """\
@@ -270,14 +272,14 @@ def find_generator(path):
     if os.path.isdir(path):
         files = glob.glob(os.path.join(path, "generator_model_*.h5")) + glob.glob(os.path.join(path, "model_*.h5"))
         if not files:
-            raise SystemExit(f"tinygan: no generator_model_*.h5 or model_*.h5 in {path}")
+            raise UserInputError(f"no generator_model_*.h5 or model_*.h5 in {path}")
 
         def key(f):
             m = re.search(r"(\d+)\.h5$", f)
             return (int(m.group(1)) if m else -1, os.path.getmtime(f))
         return max(files, key=key)
     if not os.path.exists(path):
-        raise SystemExit(f"tinygan: {path} does not exist")
+        raise UserInputError(f"{path} does not exist")
     return path
 
 
@@ -336,7 +338,7 @@ def _load_dcgan_data(dataset, model):
         X = load_real_samples()
         return X, "cifar10" if model == "auto" else model, f"CIFAR-10 ({len(X)} images)"
     if not os.path.exists(dataset):
-        raise SystemExit(f"tinygan: --dataset {dataset!r} is neither mnist5k, mnist, cifar10 nor an existing file")
+        raise UserInputError(f"--dataset {dataset!r} is neither mnist5k, mnist, cifar10 nor an existing file")
     with np.load(dataset) as data:
         key = "arr_0" if "arr_0" in data.files else ("x" if "x" in data.files else data.files[0])
         raw = data[key]
@@ -346,7 +348,7 @@ def _load_dcgan_data(dataset, model):
     if model == "auto":
         model = {(28, 28, 1): "mnist", (32, 32, 3): "cifar10", (80, 80, 3): "faces"}.get(tuple(shape))
         if model is None:
-            raise SystemExit(f"tinygan: images of shape {shape} fit none of the book's models (28x28x1, 32x32x3, "
+            raise UserInputError(f"images of shape {shape} fit none of the book's models (28x28x1, 32x32x3, "
                              "80x80x3); resize them or pass --model")
     X = raw.astype("float32")
     if model == "mnist":
@@ -517,12 +519,10 @@ def cmd_latent_arithmetic(args):
 def cmd_faces_prepare(args):
     _agg()
     from .faces import plot_faces, prepare_faces
-    try:
-        faces = prepare_faces(args.folder, out=args.output, n_faces=args.n, detector=args.detector, boxes=args.boxes,
-                              required_size=(args.size, args.size))
-    except (RuntimeError, ValueError, OSError) as exc:
-        print(f"tinygan: {exc}", file=sys.stderr)
-        return 1
+    if not os.path.isdir(args.folder):
+        raise UserInputError(f"faces prepare: no such folder: {args.folder}")
+    faces = prepare_faces(args.folder, out=args.output, n_faces=args.n, detector=args.detector, boxes=args.boxes,
+                          required_size=(args.size, args.size))
     if args.plot:
         plot_faces(faces, min(5, int(len(faces) ** 0.5)) or 1, filename=args.plot)
     print(f"{len(faces)} faces of {faces.shape[1:]} -> {args.output}")

@@ -35,6 +35,7 @@ from tinygan.keras.models import Model
 from tinygan.keras.optimizers import Adam
 
 from .pix2pix_data import _pyplot, load_real_samples, unscale_images  # noqa: F401 - load_real_samples: the book's loader
+from ..errors import UserInputError
 
 LOG_FORMAT = ">%d, d1[%.3f] d2[%.3f] g[%.3f]"
 PLOT_NAME = "plot_%06d.png"
@@ -138,9 +139,9 @@ def unet_depth(image_shape):
     """Number of stride-2 steps down to a 1x1 bottleneck: log2 of the side (8 for the book's 256 px)."""
     h, w = image_shape[0], image_shape[1]
     if h != w or h < 8 or h & (h - 1):
-        raise ValueError(f"the U-Net generator needs a square image whose side is a power of two >= 8 "
-                         f"(8, 16, 32, 64, 128, 256, 512, ...), got {h}x{w}: resize or crop the images "
-                         "(tinygan pix2pix prepare --size)")
+        raise UserInputError(f"the U-Net generator needs a square image whose side is a power of two >= 8 "
+                              f"(8, 16, 32, 64, 128, 256, 512, ...), got {h}x{w}: resize or crop the images "
+                              "(tinygan pix2pix prepare --size)")
     return int(math.log2(h))
 
 
@@ -196,7 +197,7 @@ def define_gan(g_model, d_model, image_shape, lr=0.0002, beta_1=0.5, l1_weight=1
             if not isinstance(layer, BatchNormalization):
                 layer.trainable = False
     else:
-        raise ValueError(f"freeze must be one of {FREEZE_RULES}, got {freeze!r}")
+        raise UserInputError(f"freeze must be one of {FREEZE_RULES}, got {freeze!r}")
     # define the source image
     in_src = Input(shape=image_shape)
     # connect the source image to the generator input
@@ -404,7 +405,7 @@ def train(d_model, g_model, gan_model, dataset, n_epochs=100, n_batch=1, *, summ
     # calculate the number of batches per training epoch
     bat_per_epo = int(len(trainA) / n_batch)
     if bat_per_epo < 1:
-        raise ValueError(f"the dataset has {len(trainA)} pairs, fewer than one batch of {n_batch}")
+        raise UserInputError(f"the dataset has {len(trainA)} pairs, fewer than one batch of {n_batch}")
     # calculate the number of training iterations
     n_steps = bat_per_epo * n_epochs
     summary_steps = max(1, int(round(bat_per_epo * summary_every))) if summary_every else None

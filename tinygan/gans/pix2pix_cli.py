@@ -14,6 +14,8 @@ import re
 import sys
 import time
 
+from ..errors import UserInputError
+
 # defaults of `train` when no --data is given (the embedded demo, sized for a few minutes on 2 CPU cores)
 DEMO = {"epochs": 15, "save_every": 3.0, "ngf": 32, "ndf": 32, "log_every": 200, "checkpoint_every": 1000}
 # defaults with --data: the book's run
@@ -201,7 +203,7 @@ def default_npz_name(folder, size):
 def _parse_wh(text):
     m = re.fullmatch(r"\s*(\d+)\s*[xX]\s*(\d+)\s*", text or "")
     if not m:
-        raise SystemExit(f"tinygan pix2pix: --expect-size must look like 1200x600, got {text!r}")
+        raise UserInputError(f"--expect-size must look like 1200x600, got {text!r}")
     return int(m.group(1)), int(m.group(2))
 
 
@@ -209,16 +211,11 @@ def cmd_prepare(args):
     _agg()
     from .pix2pix_data import prepare_paired_folder
     if not os.path.isdir(args.folder):
-        print(f"tinygan pix2pix prepare: no such folder: {args.folder}", file=sys.stderr)
-        return 2
+        raise UserInputError(f"prepare: no such folder: {args.folder}")
     output = args.output or default_npz_name(args.folder, args.size)
     expect = _parse_wh(args.expect_size) if args.expect_size else None
-    try:
-        report = prepare_paired_folder(args.folder, output, size=args.size, direction=args.direction,
-                                       interpolation=args.interpolation, expect=expect, limit=args.limit)
-    except ValueError as exc:
-        print(f"tinygan pix2pix prepare: {exc}", file=sys.stderr)
-        return 1
+    report = prepare_paired_folder(args.folder, output, size=args.size, direction=args.direction,
+                                   interpolation=args.interpolation, expect=expect, limit=args.limit)
     if report.skipped:
         print(f"Skipped {len(report.skipped)} file(s): " + ", ".join(name for name, _ in report.skipped))
     if args.plot:
@@ -260,11 +257,11 @@ def _load_pairs(path, direction, size, log=print):
     if os.path.isdir(path):
         src, tar = load_images(path, size=size or 256, direction="AtoB", log=log)
         if len(src) == 0:
-            raise ValueError(f"no usable side-by-side image in {path}")
+            raise UserInputError(f"no usable side-by-side image in {path}")
         pair = [scale_images(src), scale_images(tar)]
         return pair if direction == "AtoB" else pair[::-1]
     if not os.path.exists(path):
-        raise ValueError(f"no such file or folder: {path}")
+        raise UserInputError(f"no such file or folder: {path}")
     return load_real_samples(path, direction=direction)
 
 
@@ -281,7 +278,7 @@ def _resolve_out(args):
     if args.resume:
         with_ckpt = [d for d in runs if os.path.exists(os.path.join(d, "checkpoint.npz"))]
         if not with_ckpt:
-            raise ValueError(f"--resume: no run with a checkpoint.npz under {DEFAULT_OUT}* (give --out)")
+            raise UserInputError(f"--resume: no run with a checkpoint.npz under {DEFAULT_OUT}* (give --out)")
         return with_ckpt[-1]
     if not os.path.exists(DEFAULT_OUT) or not os.listdir(DEFAULT_OUT):
         return DEFAULT_OUT
@@ -324,11 +321,7 @@ def _cmd_train(args):
     import warnings
     # Keras 2 warns about the book's freeze pattern (D compiled, then frozen inside the composite); it is intended
     warnings.filterwarnings("ignore", message="Discrepancy between trainable weights")
-    try:
-        return _train(args)
-    except (ValueError, FileNotFoundError) as exc:
-        print(f"tinygan pix2pix train: {exc}", file=sys.stderr)
-        return 2
+    return _train(args)
 
 
 def _train(args):
@@ -343,7 +336,7 @@ def _train(args):
     resume_from = None
     if args.resume:
         if not os.path.exists(ckpt):
-            raise ValueError(f"--resume: no checkpoint at {ckpt}")
+            raise UserInputError(f"--resume: no checkpoint at {ckpt}")
         step, extra = checkpoint_extra(ckpt)
         s = dict(extra["settings"])
         for key in SCHEDULE_SETTINGS:  # what may change on resume
@@ -352,8 +345,8 @@ def _train(args):
         resume_from = ckpt
     else:
         if os.path.exists(ckpt) and not args.overwrite:
-            raise ValueError(f"{out} already holds a run (checkpoint.npz): pass --resume to continue it, "
-                             "--overwrite to start afresh there, or another --out")
+            raise UserInputError(f"{out} already holds a run (checkpoint.npz): pass --resume to continue it, "
+                                  "--overwrite to start afresh there, or another --out")
         s = _settings(args)
     out = runs.run_folder(out)  # ranks > 0 write to a temporary folder
 
@@ -430,7 +423,7 @@ def _latest_model(folder):
     ckpt = os.path.join(folder, "checkpoint.npz")
     if os.path.exists(ckpt):
         return ckpt
-    raise ValueError(f"{folder} holds no model_*.h5 and no checkpoint.npz")
+    raise UserInputError(f"{folder} holds no model_*.h5 and no checkpoint.npz")
 
 
 def load_generator(path):
@@ -438,7 +431,7 @@ def load_generator(path):
     if os.path.isdir(path):
         path = _latest_model(path)
     if not os.path.exists(path):
-        raise ValueError(f"no such model: {path}")
+        raise UserInputError(f"no such model: {path}")
     if path.endswith(".npz"):
         from tinygan.training import read_checkpoint
         from tinygan.training.checkpoint import set_layer_states
@@ -447,7 +440,7 @@ def load_generator(path):
         tree = read_checkpoint(path)
         s = tree.get("extra", {}).get("settings") or {}
         if "image_shape" not in s or "g_model" not in tree["models"]:
-            raise ValueError(f"{path} is not a pix2pix training checkpoint; translate with a model_*.h5 instead")
+            raise UserInputError(f"{path} is not a pix2pix training checkpoint; translate with a model_*.h5 instead")
         weights = tree["models"]["g_model"]["weights"]
         g = define_generator(tuple(s["image_shape"]), ngf=s["ngf"], out_channels=int(weights[-1].shape[0]))
         g.set_weights(weights)
@@ -465,14 +458,6 @@ def _image_files(folder):
 
 def cmd_translate(args):
     _agg()
-    try:
-        return _translate(args)
-    except (ValueError, FileNotFoundError) as exc:
-        print(f"tinygan pix2pix translate: {exc}", file=sys.stderr)
-        return 2
-
-
-def _translate(args):
     import numpy as np
     from PIL import Image
 
@@ -501,11 +486,11 @@ def _translate(args):
         if os.path.isdir(args.input):
             files = _image_files(args.input)
             if not files:
-                raise ValueError(f"no image files in {args.input}")
+                raise UserInputError(f"no image files in {args.input}")
         elif os.path.isfile(args.input):
             files = [args.input]
         else:
-            raise ValueError(f"no such file or folder: {args.input}")
+            raise UserInputError(f"no such file or folder: {args.input}")
         for f in files:
             name = os.path.splitext(os.path.basename(f))[0]
             try:
@@ -528,7 +513,7 @@ def _translate(args):
             except Exception as exc:  # a broken file among many: report it, go on
                 print(f"Skipped {f}: {type(exc).__name__}: {exc}")
     if not items:
-        raise ValueError("nothing to translate")
+        raise UserInputError("nothing to translate")
     errors = []
     for name, src, tar in items:
         gen = translate(g_model, src, batch_size=1)

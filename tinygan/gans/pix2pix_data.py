@@ -22,6 +22,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from ..errors import UserInputError
+
 DATA_DIR = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "data")
 DEFAULT_DATASET = "pix2pix_photo2edges_64.npz"
 DEFAULT_VAL_DATASET = "pix2pix_photo2edges_64_val.npz"
@@ -72,9 +74,9 @@ def load_pair(path, size=256, interpolation="nearest", expect=None, aspect_toler
     with Image.open(path) as im:
         w, h = im.size
         if expect is not None and (w, h) != tuple(expect):
-            raise ValueError(f"size {w}x{h}, expected {expect[0]}x{expect[1]}")
+            raise UserInputError(f"size {w}x{h}, expected {expect[0]}x{expect[1]}")
         if h <= 0 or abs(w / h - 2.0) > 2.0 * aspect_tolerance:
-            raise ValueError(f"size {w}x{h} is not a side-by-side pair (width must be twice the height)")
+            raise UserInputError(f"size {w}x{h} is not a side-by-side pair (width must be twice the height)")
         im = im.convert("RGB")
         # the book: load_img(path, target_size=(256, 512)) -> (height, width)
         im = im.resize((2 * size, size), _resample(interpolation))
@@ -100,9 +102,9 @@ def load_images(path, size=256, direction="AtoB", interpolation="nearest", expec
     line each, naming the file) and listed in ``report.skipped`` if a :class:`PrepareReport` is given.
     """
     if direction not in DIRECTIONS:
-        raise ValueError(f"direction must be one of {DIRECTIONS}, got {direction!r}")
+        raise UserInputError(f"direction must be one of {DIRECTIONS}, got {direction!r}")
     if interpolation not in INTERPOLATIONS:
-        raise ValueError(f"interpolation must be one of {INTERPOLATIONS}, got {interpolation!r}")
+        raise UserInputError(f"interpolation must be one of {INTERPOLATIONS}, got {interpolation!r}")
     if not os.path.isdir(path):
         raise FileNotFoundError(f"no such folder: {path}")
     report = report if report is not None else PrepareReport()
@@ -141,7 +143,7 @@ def prepare_paired_folder(folder, output, size=256, direction="AtoB", interpolat
     report = PrepareReport(path=output)
     src_images, tar_images = load_images(folder, size, direction, interpolation, expect, limit, report, log)
     if len(src_images) == 0:
-        raise ValueError(f"no usable side-by-side image in {folder} ({len(report.skipped)} file(s) skipped)")
+        raise UserInputError(f"no usable side-by-side image in {folder} ({len(report.skipped)} file(s) skipped)")
     report.shape = src_images.shape[1:]
     if log:
         log(f"Loaded: {src_images.shape} {tar_images.shape}")
@@ -162,15 +164,15 @@ def load_real_samples(filename, direction="AtoB", dtype="float32"):
     ``direction='BtoA'`` returns ``[X2, X1]`` (the book's map -> satellite run).
     """
     if direction not in DIRECTIONS:
-        raise ValueError(f"direction must be one of {DIRECTIONS}, got {direction!r}")
+        raise UserInputError(f"direction must be one of {DIRECTIONS}, got {direction!r}")
     with np.load(filename) as data:
         if "arr_0" not in data or "arr_1" not in data:
-            raise ValueError(f"{filename} has no arr_0/arr_1 arrays (keys: {sorted(data.keys())}); "
-                             "make it with `tinygan pix2pix prepare`")
+            raise UserInputError(f"{filename} has no arr_0/arr_1 arrays (keys: {sorted(data.keys())}); "
+                                  "make it with `tinygan pix2pix prepare`")
         X1, X2 = data["arr_0"], data["arr_1"]
     if X1.shape != X2.shape or X1.ndim != 4:
-        raise ValueError(f"{filename}: arr_0 {X1.shape} and arr_1 {X2.shape} must be two (n, h, w, c) arrays "
-                         "of the same shape")
+        raise UserInputError(f"{filename}: arr_0 {X1.shape} and arr_1 {X2.shape} must be two (n, h, w, c) arrays "
+                              "of the same shape")
     X1 = scale_images(X1, dtype)
     X2 = scale_images(X2, dtype)
     return [X1, X2] if direction == "AtoB" else [X2, X1]

@@ -80,7 +80,7 @@ def _const(data):
 
 def variable(value, dtype=None, name=None):
     """A trainable Tensor (``requires_grad=True``) holding a copy of ``value``."""
-    return Tensor(_tg.xp().array(_tg.asarray(value, dtype=dtype or floatx())), requires_grad=True, name=name)
+    return Tensor(_tg.asarray(value, dtype=dtype or floatx()), requires_grad=True, name=name)
 
 
 def constant(value, dtype=None, shape=None, name=None):
@@ -126,6 +126,7 @@ def set_value(x, value):
     if value.size != x.size:
         raise ValueError(f"set_value: value of shape {value.shape} for a tensor of shape {x.shape}")
     x.data[...] = value.reshape(x.shape)
+    x.bump_version()
 
 
 def batch_set_value(tuples):

@@ -59,6 +59,7 @@ class Optimizer:
         lr = self._current_lr()
         for i, (p, g) in enumerate(zip(params, grads)):
             self._update(p.data, g, {name: self._slots[name][i] for name in self.slot_names}, lr)
+            p.bump_version()  # a graph still holding p must not backpropagate through the old value
         self.iterations += 1
 
     def _ensure_slots(self, params):

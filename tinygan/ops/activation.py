@@ -47,6 +47,8 @@ class ThenLeakyReLU:
     same op, so the pre-activation is never kept for the backward (one activation-sized array less per pair):
     the mask comes from the output, since with alpha >= 0, y > 0 exactly where the pre-activation is > 0."""
 
+    saves_output = True
+
     def forward(self, *arrays):
         return dispatch.leaky_relu_forward(super().forward(*arrays), self.alpha)
 
@@ -70,6 +72,8 @@ def leaky_relu(x, alpha=0.3):
 
 
 class Sigmoid(UnaryFunction):
+    saves_inputs, saves_output = False, True
+
     def forward(self, a):
         """1 / (1 + e^-a), computed from e^-|a| so no exp overflows for large |a|."""
         xp = backend.xp()
@@ -86,6 +90,8 @@ def sigmoid(x):
 
 
 class Tanh(UnaryFunction):
+    saves_inputs, saves_output = False, True
+
     def forward(self, a):
         return backend.xp().tanh(a)
 
@@ -113,6 +119,8 @@ def softplus(x):
 
 
 class Softmax(Function):
+    saves_inputs, saves_output = False, True
+
     def forward(self, a):
         xp = backend.xp()
         e = xp.exp(a - a.max(axis=self.axis, keepdims=True))
@@ -124,6 +132,8 @@ class Softmax(Function):
 
 
 class LogSoftmax(Function):
+    saves_inputs, saves_output = False, True
+
     def forward(self, a):
         xp = backend.xp()
         shifted = a - a.max(axis=self.axis, keepdims=True)

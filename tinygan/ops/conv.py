@@ -9,10 +9,13 @@ Three Functions, each one's backward built from the other two, so gradients of a
 
 ``pads`` is always (top, bottom, left, right) of the *convolution's* input; a transposed conv
 uses the pads of the conv it is the adjoint of.
+
+The ops do not choose an implementation: each product is one ``kernels.dispatch`` call, which routes NumPy
+arrays to the blocked CPU lowering and anything else to the textbook one (``kernels/conv_lowering.py``,
+``conv2d_forward_reference`` and its two adjoints: one im2col or col2im and one GEMM, readable as it stands).
 """
 import numpy
 
-from .. import backend
 from ..autograd.tensor import Function, OpError, Tensor, as_tensor, is_grad_enabled
 from ..kernels import conv_lowering, dispatch
 from .activation import ThenLeakyReLU, leaky_variant
@@ -21,81 +24,11 @@ from .shape import sum_to
 __all__ = ["conv2d", "conv_transpose2d", "conv_padding"]
 
 
-def _on_cpu(*arrays):
-    """NumPy float arrays: the blocked CPU lowering in kernels/conv_lowering.py (Numba + BLAS)."""
-    return dispatch.route(*arrays) == "numba"
-
-
-# Elsewhere (CuPy arrays, or the reference mode) the convolution is the textbook im2col + GEMM, the dispatcher
-# picking CUDA kernels or the array-code reference for im2col / col2im. The im2col matrix is built for a few
-# samples at a time, so that it never takes more than GPU_BAND_BYTES: whole, the 7x7 output conv of the MNIST
-# DCGAN at batch 256 would be a 5 GiB matrix.
-GPU_BAND_BYTES = 256 * 2**20
-
-
-def _im2col(x, ksize, strides, pads):
-    return dispatch.im2col(x, *ksize, *strides, *pads)
-
-
-def _col2im(cols, x_shape, ksize, strides, pads):
-    return dispatch.col2im(cols, x_shape, *ksize, *strides, pads)
-
-
-def _sample_bands(x_shape, ksize, strides, pads, itemsize):
-    """Slices of the batch whose im2col matrices stay under GPU_BAND_BYTES (at least one sample each), and the
-    output size (OH, OW)."""
-    oh, ow = window_out_hw(x_shape, ksize, strides, pads)
-    per_sample = oh * ow * ksize[0] * ksize[1] * x_shape[3] * itemsize
-    step = max(1, GPU_BAND_BYTES // max(per_sample, 1))
-    n = x_shape[0]
-    return [slice(i, min(i + step, n)) for i in range(0, n, step)], (oh, ow)
-
-
-def _array_code_conv(x, w2d, ksize, strides, pads):
-    """y (N*OH*OW, Cout) = im2col(x) @ w2d, a band of samples at a time."""
-    bands, (oh, ow) = _sample_bands(x.shape, ksize, strides, pads, x.dtype.itemsize)
-    if len(bands) == 1:
-        return _im2col(x, ksize, strides, pads) @ w2d
-    y = backend.xp().empty((x.shape[0] * oh * ow, w2d.shape[1]), x.dtype)
-    for s in bands:
-        y[s.start * oh * ow:s.stop * oh * ow] = _im2col(x[s], ksize, strides, pads) @ w2d
-    return y
-
-
-def _array_code_grad_weight(x, g2d, ksize, strides, pads):
-    """dw (kh*kw*Cin, Cout) = im2col(x).T @ g2d, summed over bands of samples."""
-    bands, (oh, ow) = _sample_bands(x.shape, ksize, strides, pads, x.dtype.itemsize)
-    dw = None
-    for s in bands:
-        part = _im2col(x[s], ksize, strides, pads).T @ g2d[s.start * oh * ow:s.stop * oh * ow]
-        dw = part if dw is None else dw + part
-    return dw
-
-
-def _array_code_grad_input(g2d, w2d, x_shape, ksize, strides, pads):
-    """dx = col2im(g2d @ w2d.T), a band of samples at a time."""
-    bands, (oh, ow) = _sample_bands(x_shape, ksize, strides, pads, g2d.dtype.itemsize)
-    if len(bands) == 1:
-        return _col2im(g2d @ w2d.T, x_shape, ksize, strides, pads)
-    dx = backend.xp().empty(tuple(x_shape), g2d.dtype)
-    for s in bands:
-        rows = g2d[s.start * oh * ow:s.stop * oh * ow]
-        dx[s] = _col2im(rows @ w2d.T, (s.stop - s.start, *x_shape[1:]), ksize, strides, pads)
-    return dx
-
-
 class Conv2D(Function):
     """y = im2col(x) @ w.reshape(kh*kw*Cin, Cout) (+ b): one GEMM over all output pixels."""
 
     def forward(self, x, w, b=None):
-        if _on_cpu(x, w):
-            return conv_lowering.conv2d_forward(x, w, *self.strides, self.pads, b)
-        kh, kw, _, cout = w.shape
-        oh, ow = window_out_hw(x.shape, (kh, kw), self.strides, self.pads)
-        y = _array_code_conv(x, w.reshape(-1, cout), (kh, kw), self.strides, self.pads).reshape(x.shape[0], oh, ow, cout)
-        if b is not None:
-            y += b
-        return y
+        return dispatch.conv2d_forward(x, w, *self.strides, self.pads, b)
 
     def backward(self, g):
         x, w = self.inputs[:2]
@@ -109,22 +42,15 @@ class Conv2DGradInput(Function):
     """dx = col2im(g2d @ w2d.T) (+ b), shaped ``x_shape``: the transpose of Conv2D in its input."""
 
     def forward(self, g, w, b=None):
-        if _on_cpu(g, w):
-            return conv_lowering.conv2d_grad_input(g, w, self.x_shape, *self.strides, self.pads, b)
-        kh, kw, _, cout = w.shape
-        x = _array_code_grad_input(g.reshape(-1, cout), w.reshape(-1, cout), self.x_shape, (kh, kw), self.strides,
-                                   self.pads)
-        if b is not None:
-            x += b
-        return x
+        return dispatch.conv2d_grad_input(g, w, self.x_shape, *self.strides, self.pads, b)
 
     def backward(self, gx):
         g, w = self.inputs[:2]
         geom = dict(strides=self.strides, pads=self.pads)
         bias = sum_to(gx, self.inputs[2].shape) if len(self.inputs) > 2 and self.needs_grad[2] else None
-        if self.needs_grad[0] and self.needs_grad[1] and not is_grad_enabled() and _on_cpu(gx.data, w.data, g.data):
-            # Plain backward (no graph to record): both products from one im2col of gx.
-            dg, dw = conv_lowering.conv2d_forward_and_grad_weight(gx.data, w.data, g.data, *self.strides, self.pads)
+        if self.needs_grad[0] and self.needs_grad[1] and not is_grad_enabled():
+            # Plain backward (no graph to record): both products at once (on the CPU from one im2col of gx).
+            dg, dw = dispatch.conv2d_forward_and_grad_weight(gx.data, w.data, g.data, *self.strides, self.pads)
             return Tensor(dg, _copy=False), Tensor(dw, _copy=False), bias
         # <col2im(g w^T), gx> = <g, conv(gx, w)>, so both gradients come from the forward conv.
         return (Conv2D.apply(gx, w, **geom) if self.needs_grad[0] else None,
@@ -136,11 +62,7 @@ class Conv2DGradWeight(Function):
     """dw = im2col(x).T @ g2d, shaped (kh, kw, Cin, Cout): the transpose of Conv2D in its kernel."""
 
     def forward(self, x, g):
-        if _on_cpu(x, g):
-            return conv_lowering.conv2d_grad_weight(x, g, *self.ksize, *self.strides, self.pads)
-        cout = g.shape[-1]
-        dw = _array_code_grad_weight(x, g.reshape(-1, cout), self.ksize, self.strides, self.pads)
-        return dw.reshape(*self.ksize, x.shape[-1], cout)
+        return dispatch.conv2d_grad_weight(x, g, *self.ksize, *self.strides, self.pads)
 
     def backward(self, gw):
         x, g = self.inputs

@@ -41,6 +41,7 @@ class BinaryFunction(Function):
 
 class Add(BinaryFunction):
     name = "add"
+    saves_inputs = False
 
     def compute(self, a, b):
         return a + b
@@ -58,6 +59,7 @@ def add(a, b):
 
 class Sub(BinaryFunction):
     name = "sub"
+    saves_inputs = False
 
     def compute(self, a, b):
         return a - b
@@ -111,6 +113,7 @@ class Pow(BinaryFunction):
     """a ** b. The exponent's gradient uses log(a) only where a > 0 (0 elsewhere), as TensorFlow does."""
 
     name = "pow"
+    saves_output = True
 
     def compute(self, a, b):
         return a ** b
@@ -164,6 +167,8 @@ def minimum(a, b):
 # ---- unary ------------------------------------------------------------------------------------
 
 class Neg(Function):
+    saves_inputs = False
+
     def forward(self, a):
         return -a
 
@@ -176,6 +181,8 @@ def neg(x):
 
 
 class Exp(UnaryFunction):
+    saves_inputs, saves_output = False, True
+
     def forward(self, a):
         return backend.xp().exp(a)
 
@@ -200,6 +207,8 @@ def log(x):
 
 
 class Sqrt(UnaryFunction):
+    saves_inputs, saves_output = False, True
+
     def forward(self, a):
         return backend.xp().sqrt(a)
 
@@ -272,6 +281,8 @@ def clip(x, lo, hi):
 
 class Cast(Function):
     """Change dtype; the gradient is cast back. Casting to a non-float type passes no gradient."""
+
+    saves_inputs = False
 
     def forward(self, a):
         return a.astype(self.dtype)

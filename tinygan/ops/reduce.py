@@ -25,6 +25,8 @@ class _Reduction(Function):
 
 
 class Sum(_Reduction):
+    saves_inputs = False
+
     def forward(self, a):
         return a.sum(axis=self.axes, keepdims=self.keepdims)
 
@@ -47,6 +49,7 @@ class Max(_Reduction):
     """max over axes; the gradient is split equally among the elements tied for the max."""
 
     reduce = "max"
+    saves_output = True
 
     def forward(self, a):
         return getattr(a, self.reduce)(axis=self.axes, keepdims=self.keepdims)

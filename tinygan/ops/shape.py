@@ -16,6 +16,8 @@ __all__ = ["broadcast_to", "sum_to", "reshape", "transpose", "expand_dims", "squ
 
 
 class BroadcastTo(Function):
+    saves_inputs, output_is_view = False, True
+
     def forward(self, a):
         self.in_shape = a.shape
         return backend.xp().broadcast_to(a, self.shape)
@@ -31,6 +33,8 @@ def broadcast_to(a, shape):
 
 class SumTo(Function):
     """Sum a broadcast result back down to ``shape`` (the adjoint of broadcasting)."""
+
+    saves_inputs = False
 
     def forward(self, a):
         self.in_shape = a.shape
@@ -51,6 +55,8 @@ def sum_to(a, shape):
 # ---- reshaping --------------------------------------------------------------------------------
 
 class Reshape(Function):
+    saves_inputs, output_is_view = False, True
+
     def forward(self, a):
         self.in_shape = a.shape
         return a.reshape(self.shape)
@@ -115,6 +121,8 @@ def flatten(x):
 
 
 class Transpose(Function):
+    saves_inputs, output_is_view = False, True
+
     def forward(self, a):
         return a.transpose(self.axes)
 
@@ -136,6 +144,8 @@ def transpose(x, axes=None):
 # ---- joining and splitting --------------------------------------------------------------------
 
 class Concatenate(Function):
+    saves_inputs = False
+
     def forward(self, *arrays):
         self.sizes = [a.shape[self.axis] for a in arrays]
         return backend.xp().concatenate(arrays, axis=self.axis)
@@ -216,6 +226,8 @@ def _is_advanced(index):
 
 
 class GetItem(Function):
+    saves_inputs, output_is_view = False, True
+
     def forward(self, a):
         self.in_shape = a.shape
         try:
@@ -231,6 +243,8 @@ class GetItem(Function):
 class ScatterAdd(Function):
     """The adjoint of getitem: zeros of ``shape`` with ``g`` added at ``index``. Integer-array indices may
     repeat, so those go through ``add.at`` (which accumulates); basic slices are a plain assignment."""
+
+    saves_inputs = False
 
     def forward(self, g):
         out = backend.xp().zeros(self.shape, g.dtype)
@@ -250,6 +264,8 @@ def getitem(x, index):
 
 
 class Pad(Function):
+    saves_inputs = False
+
     def forward(self, a):
         self.in_shape = a.shape
         return backend.xp().pad(a, self.pad_width, mode="constant", constant_values=self.value)

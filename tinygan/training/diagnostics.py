@@ -34,7 +34,8 @@ import numpy as np
 
 from .. import distributed
 
-#: Keras' float32 binary cross-entropy ceiling: -log(1 - (1 - 1e-7)) computed in float32.
+#: Keras' float32 binary cross-entropy ceiling for a label-0 sample predicted 1 (d2 when D calls a fake real):
+#: -log(1 - float32(1 - 1e-7)). A label-1 sample predicted 0 caps at -log(1e-7) = 16.118 instead.
 BCE_CEILING = 15.942385
 
 LOSS_KEYS = ("d1", "d2", "d", "g")

@@ -144,6 +144,7 @@ class Weight(Tensor):
             raise ValueError(f"cannot assign an array of shape {value.shape} to weight {self.name} "
                              f"of shape {self.data.shape}")
         self.data[...] = value
+        self.bump_version()
 
     @property
     def trainable(self):

@@ -109,6 +109,7 @@ class BatchNormalization(_Normalization):
         for moving, biased, value in zip((self.moving_mean, self.moving_variance), self._biased, (mean, var)):
             biased -= (biased - value.astype(dtype)) * decay
             moving.data -= moving.data - biased / scale
+            moving.bump_version()
 
     def get_state(self):
         return {"biased_mean": self._biased[0].copy(), "biased_variance": self._biased[1].copy(), "steps": self._steps}

@@ -31,7 +31,7 @@ class LSTM(Layer):
         self.recurrent_kernel = self.add_weight("recurrent_kernel", (u, 4 * u), self.recurrent_initializer)
         self.bias = self.add_weight("bias", (4 * u,), self.bias_initializer) if self.use_bias else None
         if self.bias is not None and self.unit_forget_bias:
-            self.bias.data[u:2 * u] = 1.0
+            self.bias[u:2 * u] = 1.0
         self.built = True
 
     def call(self, inputs, training=False):
