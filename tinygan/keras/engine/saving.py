@@ -34,6 +34,7 @@ import zipfile
 import numpy
 
 from ... import backend
+from . import hdf5_format
 from .base_layer import unique
 from .config import custom_object_scope, custom_objects
 from .input_layer import InputLayer
@@ -278,12 +279,37 @@ def _resolve_metrics(names, scope):
     return names
 
 
-def save_weights(model, filepath):
-    """Only the weights, in ``get_weights`` order (``model.load_weights`` reads them back)."""
+def save_weights(model, filepath, overwrite=True):
+    """Only the weights: Keras' HDF5 layout for ``.h5``/``.hdf5`` names (``hdf5_format``), otherwise tinygan's zip
+    in ``get_weights`` order."""
+    if not overwrite and os.path.exists(filepath):
+        raise FileExistsError(f"{filepath} exists and overwrite=False")
+    if hdf5_format.wants_hdf5(filepath):
+        hdf5_format.write_atomic_hdf5(filepath, lambda f: hdf5_format.save_weights_to_group(f, model.layers))
+        return
     _write_atomic(filepath, {"weights.npz": _npz_bytes({f"w{i:05d}": w for i, w in enumerate(model.get_weights())})})
 
 
-def load_weights(model, filepath):
-    with zipfile.ZipFile(filepath) as zf:
-        saved = numpy.load(io.BytesIO(zf.read("weights.npz")))
+def load_weights(model, filepath, by_name=False, skip_mismatch=False):
+    """Weights from a Keras HDF5 file (weights-only or a whole model; layers matched by position, or by name with
+    ``by_name=True``) or from tinygan's zip, told apart by the file's first bytes."""
+    if hdf5_format.is_hdf5(filepath):
+        with hdf5_format.open_hdf5(filepath) as f:
+            hdf5_format.load_weights_from_group(f, model, filepath, by_name=by_name, skip_mismatch=skip_mismatch)
+        return
+    if by_name:
+        raise ValueError(f"{filepath}: by_name=True needs a Keras HDF5 file (.h5); this is tinygan's zip format")
+    with _open_zip(filepath) as zf:
+        saved = numpy.load(io.BytesIO(zf.read("weights.npz")), allow_pickle=False)
         model.set_weights([saved[f"w{i:05d}"] for i in range(len(saved.files))])
+
+
+def _open_zip(filepath):
+    """tinygan's zip format, or one line saying what the file is instead."""
+    if not os.path.exists(filepath):
+        raise FileNotFoundError(f"{filepath}: no such file")
+    if not zipfile.is_zipfile(filepath):
+        raise hdf5_format.FileFormatError(
+            f"{filepath}: neither a Keras HDF5 file nor a tinygan model file (a zip); it is damaged, cut short or "
+            "of another kind")
+    return zipfile.ZipFile(filepath)

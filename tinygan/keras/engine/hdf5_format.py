@@ -1,0 +1,219 @@
+"""Keras 2's HDF5 files (``keras/engine/saving.py`` of Keras 2.2.4), read and written with h5py.
+
+Layout of a weights group (the root of a ``save_weights`` file, ``/model_weights`` of a model file)::
+
+    attrs: layer_names (one per top-level layer, chunked as layer_names0, layer_names1... past 64 KB),
+           backend, keras_version
+    <layer name>/                 one group per layer, attrs: weight_names ['conv2d_1/kernel:0', ...]
+        <weight name>             one dataset per weight, in the layer's ``weights`` order
+                                  (BatchNormalization: gamma, beta, moving_mean, moving_variance)
+
+A whole model file adds the root attributes ``model_config`` (the architecture as Keras JSON),
+``training_config`` (optimizer config, loss, metrics, loss weights) and the group ``optimizer_weights``.
+
+Weights are matched to layers as Keras does: by position among the layers that have weights, or by
+layer name with ``by_name=True``. A file that does not fit the model is refused with one line listing
+the layers and shapes that differ; a damaged or truncated file is refused with one line too.
+"""
+import os
+import tempfile
+
+import numpy
+
+HDF5_MAGIC = b"\x89HDF\r\n\x1a\n"
+KERAS_VERSION, KERAS_BACKEND = "2.2.4", "tensorflow"
+_ATTR_LIMIT = 64512  # HDF5 object headers hold at most 64 KB of attributes (Keras' HDF5_OBJECT_HEADER_LIMIT)
+
+
+class FileFormatError(ValueError):
+    """A model or weights file that cannot be read, or that does not fit the model it is loaded into."""
+
+
+def is_hdf5(filepath):
+    """True when the file starts with HDF5's signature (Keras and h5py write it at offset 0)."""
+    try:
+        with open(filepath, "rb") as fh:
+            return fh.read(len(HDF5_MAGIC)) == HDF5_MAGIC
+    except OSError:
+        return False
+
+
+def wants_hdf5(filepath):
+    """``.h5`` / ``.hdf5`` / ``.keras.h5`` names are written in Keras' HDF5 layout."""
+    return str(filepath).lower().endswith((".h5", ".hdf5"))
+
+
+def h5py_module():
+    try:
+        import h5py
+    except ImportError as exc:  # a core dependency; only a broken install gets here
+        raise ImportError("reading and writing Keras .h5 files needs h5py: pip install h5py") from exc
+    return h5py
+
+
+def open_hdf5(filepath):
+    """The file opened read-only, or one clear line when it is missing, damaged or truncated."""
+    h5py = h5py_module()
+    if not os.path.exists(filepath):
+        raise FileNotFoundError(f"{filepath}: no such file")
+    try:
+        return h5py.File(filepath, "r")
+    except OSError as exc:
+        reason = str(exc).split("(", 1)[-1].rstrip(")") if "(" in str(exc) else str(exc)
+        raise FileFormatError(f"{filepath}: not a readable HDF5 file ({reason}); it is damaged or was cut short "
+                              "(an interrupted download or save): get or save it again") from None
+
+
+def write_atomic_hdf5(filepath, fill):
+    """Create ``filepath`` via a temporary HDF5 file beside it that ``fill(h5file)`` writes, then ``os.replace``
+    (an interrupted save never leaves a broken file behind)."""
+    h5py = h5py_module()
+    directory = os.path.dirname(os.path.abspath(filepath))
+    fd, tmp = tempfile.mkstemp(prefix=".tmp-", suffix=".h5", dir=directory)
+    os.close(fd)
+    try:
+        with h5py.File(tmp, "w") as f:
+            fill(f)
+        os.replace(tmp, filepath)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.remove(tmp)
+        raise
+
+
+# ---- attributes ------------------------------------------------------------------------------------------------
+
+def _text(value):
+    return value.decode("utf8") if isinstance(value, (bytes, numpy.bytes_)) else str(value)
+
+
+def text_attr(group, name, default=None):
+    """A string attribute (Keras writes UTF-8 bytes; h5py may hand back bytes or str)."""
+    if name not in group.attrs:
+        return default
+    return _text(group.attrs[name])
+
+
+def save_attribute_list(group, name, values):
+    """Keras' ``save_attributes_to_hdf5_group``: a list of strings, split into ``name0``, ``name1``... when it would
+    not fit in one object header."""
+    data = numpy.asarray([v.encode("utf8") for v in values], dtype=f"S{max([1] + [len(v.encode()) for v in values])}")
+    chunks = 1
+    while data.nbytes / chunks > _ATTR_LIMIT:
+        chunks += 1
+    if chunks == 1:
+        group.attrs[name] = data
+        return
+    for i, part in enumerate(numpy.array_split(data, chunks)):
+        group.attrs[f"{name}{i}"] = part
+
+
+def load_attribute_list(group, name):
+    """Keras' ``load_attributes_from_hdf5_group`` (both the single and the chunked form), as str."""
+    if name in group.attrs:
+        values = list(numpy.atleast_1d(group.attrs[name]))
+    else:
+        values, i = [], 0
+        while f"{name}{i}" in group.attrs:
+            values.extend(numpy.atleast_1d(group.attrs[f"{name}{i}"]))
+            i += 1
+    return [_text(v) for v in values]
+
+
+# ---- weights ---------------------------------------------------------------------------------------------------
+
+def save_weights_to_group(group, layers):
+    """Keras' ``save_weights_to_hdf5_group``: one group per layer, datasets in the layer's weight order."""
+    from ... import backend
+    save_attribute_list(group, "layer_names", [layer.name for layer in layers])
+    group.attrs["backend"] = KERAS_BACKEND.encode("utf8")
+    group.attrs["keras_version"] = KERAS_VERSION.encode("utf8")
+    for layer in layers:
+        g = group.create_group(layer.name)
+        weights = layer.weights
+        names = [w.name or f"param_{i}" for i, w in enumerate(weights)]
+        save_attribute_list(g, "weight_names", names)
+        for name, w in zip(names, weights):
+            g.create_dataset(name, data=backend.to_numpy(w.data))
+
+
+def read_weight_groups(group, filepath):
+    """``[(layer name, [(weight name, array), ...]), ...]`` for the file's layers that have weights, in file order."""
+    if "layer_names" not in group.attrs and "layer_names0" not in group.attrs and "model_weights" in group:
+        group = group["model_weights"]
+    names = load_attribute_list(group, "layer_names")
+    if not names and "layer_names" not in group.attrs:
+        raise FileFormatError(f"{filepath}: an HDF5 file without Keras weights (no 'layer_names' attribute at its "
+                              "root or in /model_weights); it was not written by Keras' save/save_weights")
+    out = []
+    for name in names:
+        try:
+            g = group[name]
+            weight_names = load_attribute_list(g, "weight_names")
+            arrays = [(w, numpy.asarray(g[w])) for w in weight_names]
+        except (KeyError, OSError) as exc:
+            raise FileFormatError(f"{filepath}: layer {name!r} is listed but its weights cannot be read "
+                                  f"({_text(exc)}); the file is damaged or incomplete") from None
+        if arrays:
+            out.append((name, arrays))
+    return out
+
+
+def _describe(name, shapes):
+    return f"{name} {[tuple(s) for s in shapes]}"
+
+
+def _mismatch(filepath, model, pairs, file_count, model_count):
+    """One line naming the layers whose weights do not fit: ``pairs`` are (file entry, model layer) that differ."""
+    shown = pairs[:6]
+    more = f" and {len(pairs) - 6} more" if len(pairs) > 6 else ""
+    listing = "; ".join(f"file {_describe(f[0], [a.shape for _, a in f[1]]) if f else '-'} vs model "
+                        f"{_describe(l.name, [w.shape for w in l.weights]) if l is not None else '-'}"
+                        for f, l in shown)
+    return FileFormatError(f"{filepath} does not match model {model.name!r}: the file has {file_count} layers with "
+                           f"weights, the model {model_count}; differing: {listing}{more}. Load it into the model "
+                           "it was saved from, or use load_weights(..., by_name=True) to load the layers whose names "
+                           "match")
+
+
+def load_weights_from_group(group, model, filepath, by_name=False, skip_mismatch=False):
+    """Set ``model``'s weights from a Keras weights group, matching layers by position or by name."""
+    entries = read_weight_groups(group, filepath)
+    layers = [layer for layer in model.layers if layer.weights]
+    if by_name:
+        return _load_by_name(entries, model, filepath, skip_mismatch)
+    fits = len(entries) == len(layers) and all(
+        [a.shape for _, a in arrays] == [w.shape for w in layer.weights]
+        for (_, arrays), layer in zip(entries, layers))
+    if not fits:
+        pairs = [(e, l) for e, l in _zip_longest(entries, layers)
+                 if e is None or l is None or [a.shape for _, a in e[1]] != [w.shape for w in l.weights]]
+        raise _mismatch(filepath, model, pairs, len(entries), len(layers))
+    for (_, arrays), layer in zip(entries, layers):
+        for w, (_, value) in zip(layer.weights, arrays):
+            w.assign(value)
+
+
+def _zip_longest(a, b):
+    return [(a[i] if i < len(a) else None, b[i] if i < len(b) else None) for i in range(max(len(a), len(b)))]
+
+
+def _load_by_name(entries, model, filepath, skip_mismatch):
+    """Keras' ``load_weights_from_hdf5_group_by_name``: layers absent from the file keep their weights."""
+    import warnings
+    index = {}
+    for layer in model.layers:
+        index.setdefault(layer.name, []).append(layer)
+    bad, todo = [], []
+    for entry in entries:
+        for layer in index.get(entry[0], []):
+            if [a.shape for _, a in entry[1]] != [w.shape for w in layer.weights]:
+                bad.append((entry, layer))
+            else:
+                todo.extend(zip(layer.weights, (a for _, a in entry[1])))
+    if bad and not skip_mismatch:
+        raise _mismatch(filepath, model, bad, len(entries), len([l for l in model.layers if l.weights]))
+    if bad:
+        warnings.warn(str(_mismatch(filepath, model, bad, len(entries), len(model.layers))) + " (skipped)")
+    for w, value in todo:
+        w.assign(value)
