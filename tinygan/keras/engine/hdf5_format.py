@@ -217,3 +217,81 @@ def _load_by_name(entries, model, filepath, skip_mismatch):
         warnings.warn(str(_mismatch(filepath, model, bad, len(entries), len(model.layers))) + " (skipped)")
     for w, value in todo:
         w.assign(value)
+
+
+# ---- optimizer weights -----------------------------------------------------------------------------------------
+
+_KERAS_SLOT = {"moments": "momentum", "accumulators": "rms"}  # tinygan slot name -> the one tf.keras uses
+
+
+def save_optimizer_weights(group, optimizer, params):
+    """``optimizer_weights`` as tf.keras writes them: iterations, then each slot for every parameter in turn,
+    named ``Adam/iter:0``, ``Adam/dense_1/kernel/m:0``... (nothing before the first update, as in Keras)."""
+    state = optimizer.get_state()
+    slots = [(s, i) for s in optimizer.slot_names for i in range(len(params)) if f"{s}:{i}" in state]
+    if not slots:
+        return
+    prefix = type(optimizer).__name__
+    names = [f"{prefix}/iter:0"] + [f"{prefix}/{params[i].name.rsplit(':', 1)[0]}/{_KERAS_SLOT.get(s, s)}:0"
+                                    for s, i in slots]
+    if len(set(names)) != len(names):  # two parameters with one name (layers named alike in nested models)
+        names = [names[0]] + [f"{prefix}/param_{k}:0" for k in range(len(slots))]
+    values = [numpy.asarray(optimizer.iterations, numpy.int64)] + [state[f"{s}:{i}"] for s, i in slots]
+    g = group.create_group("optimizer_weights")
+    save_attribute_list(g, "weight_names", names)
+    for name, value in zip(names, values):
+        g.create_dataset(name, data=value)
+
+
+def read_optimizer_weights(group):
+    if "optimizer_weights" not in group:
+        return []
+    g = group["optimizer_weights"]
+    return [(name, numpy.asarray(g[name])) for name in load_attribute_list(g, "weight_names")]
+
+
+def optimizer_state(optimizer, params, entries):
+    """``optimizer.set_state``'s dict from a file's optimizer weights, or None when they do not fit ``params``.
+
+    Slots are matched by name where the names say which weight they belong to (tf.keras and tinygan:
+    ``Adam/conv2d/kernel/m:0``), else by position (Keras 2.2: ``[iterations] + ms + vs (+ vhats)``)."""
+    if not entries:
+        return None
+    iterations = 0
+    if entries[0][1].shape == ():
+        iterations, entries = int(entries[0][1]), entries[1:]
+    slots, n = optimizer.slot_names, len(params)
+    named = {}
+    for name, value in entries:
+        parts = name.rsplit(":", 1)[0].split("/")
+        if len(parts) >= 3:
+            named[(parts[-1], "/".join(parts[1:-1]))] = value  # Adam/<weight>/<slot>
+            named.setdefault((parts[1], "/".join(parts[2:])), value)  # Adam/<slot>/<weight>
+    state = {"iterations": numpy.asarray(iterations, numpy.int64)}
+    found = [named.get((_KERAS_SLOT.get(s, s), p.name.rsplit(":", 1)[0])) for s in slots for p in params]
+    if not all(v is not None and v.shape == p.shape for v, p in zip(found, params * len(slots))):
+        found = [value for _, value in entries]
+        if len(found) not in (len(slots) * n, (len(slots) + 1) * n) or \
+                any(v.shape != p.shape for v, p in zip(found, params * len(slots))):
+            return None
+    for k, s in enumerate(slots):
+        for i in range(n):
+            state[f"{s}:{i}"] = found[k * n + i]
+    return state
+
+
+# ---- tinygan's extra layer state -------------------------------------------------------------------------------
+
+def save_arrays(group, name, arrays):
+    """``{key: array}`` as datasets of a new group (keys may contain '/')."""
+    g = group.create_group(name)
+    for key, value in arrays.items():
+        g.create_dataset(key, data=numpy.asarray(value))
+
+
+def load_arrays(group, name):
+    if name not in group:
+        return {}
+    out = {}
+    group[name].visititems(lambda key, obj: out.__setitem__(key, numpy.asarray(obj)) if hasattr(obj, "shape") else None)
+    return out
