@@ -233,7 +233,7 @@ def plot_dataset(npz, png, n_samples=3):
 
     from .pix2pix_data import _pyplot
     pyplot = _pyplot()
-    with np.load(npz) as data:
+    with np.load(npz, allow_pickle=False) as data:
         src_images, tar_images = data["arr_0"], data["arr_1"]
     n_samples = min(n_samples, len(src_images))
     for i in range(n_samples):
