@@ -83,16 +83,11 @@ def custom_activation(output):
 
 
 def dcgan_discriminator(in_shape=(28, 28, 1)):
-    """The book's define_discriminator (chapter 7)."""
-    model = Sequential()
-    model.add(Conv2D(64, (3, 3), strides=(2, 2), padding="same", input_shape=in_shape))
-    model.add(LeakyReLU(alpha=0.2))
-    model.add(Dropout(0.4))
-    model.add(Conv2D(64, (3, 3), strides=(2, 2), padding="same"))
-    model.add(LeakyReLU(alpha=0.2))
-    model.add(Dropout(0.4))
-    model.add(Flatten())
-    model.add(Dense(1, activation="sigmoid"))
+    """The book's define_discriminator (chapter 7): two blocks of Conv2D(64, 3x3, stride 2, same), LeakyReLU(0.2) and
+    Dropout(0.4), then Flatten and Dense(1, sigmoid)."""
+    blocks = [[Conv2D(64, (3, 3), strides=(2, 2), padding="same", **({"input_shape": in_shape} if i == 0 else {})),
+               LeakyReLU(alpha=0.2), Dropout(0.4)] for i in range(2)]
+    model = Sequential([layer for block in blocks for layer in block] + [Flatten(), Dense(1, activation="sigmoid")])
     model.compile(loss="binary_crossentropy", optimizer=Adam(learning_rate=0.0002, beta_1=0.5), metrics=["accuracy"])
     return model
 

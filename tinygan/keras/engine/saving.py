@@ -1,6 +1,8 @@
-"""Saving and loading whole models in tinygan's own format (whatever the file name says, e.g. ``.h5``).
+"""Saving and loading whole models: Keras 2's HDF5 layout for ``.h5`` / ``.hdf5`` names (``hdf5_format``,
+``keras_format``; tinygan's description below rides along in the ``tinygan_config`` attribute), tinygan's zip
+for any other name. Reading tells the two apart by the file's first bytes.
 
-The file is a zip archive (written to a temporary file beside the target, then moved into place,
+The zip archive is (written to a temporary file beside the target, then moved into place,
 so an interrupted save never leaves a broken checkpoint) holding:
 
 ``model.json``
@@ -23,7 +25,8 @@ so an interrupted save never leaves a broken checkpoint) holding:
     ``optimizer.get_state()``: iteration count, learning rate and slot arrays (Adam's m and v...),
     so a loaded compiled model continues training exactly where the saved one stopped.
 
-Custom layers, losses, constraints and Lambda functions are found by name in ``custom_objects``.
+Custom layers, losses, constraints and Lambda functions are found by name in ``custom_objects``; loading is safe
+by default (``engine/config.py``): nothing named by a file is imported.
 """
 import io
 import json
