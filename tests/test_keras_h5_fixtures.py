@@ -98,6 +98,8 @@ def test_weights_only_keras_file_loads_into_the_same_architecture_built_in_tinyg
     model = Model([image, code], [Conv2DTranspose(3, (4, 4), strides=(2, 2), padding="same", activation="tanh")(x),
                                   Dense(1, activation="sigmoid")(Flatten()(x))])
     model.load_weights(fixture("functional_weights"))  # other layer names (conv2d_1 vs conv2d_2): by position
+    with pytest.raises(ValueError, match="holds weights only .*model.load_weights"):
+        load_model(fixture("functional_weights"))
     for got, want in zip(predict(model, "functional_bn_concat"), expected("functional_bn_concat")):
         np.testing.assert_allclose(got, want, rtol=1e-5, atol=2e-6)
 

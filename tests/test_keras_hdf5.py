@@ -6,7 +6,7 @@ import pytest
 import tinygan.random
 from tinygan.keras.engine.base_layer import reset_uids
 from tinygan.keras.layers import BatchNormalization, Conv2D, Dense, Flatten, LeakyReLU
-from tinygan.keras.models import Sequential
+from tinygan.keras.models import Sequential, load_model
 
 
 @pytest.fixture(autouse=True)
@@ -90,7 +90,7 @@ def test_by_name_loads_matching_layers_and_reports_shape_clashes(tmp_path):
     np.testing.assert_array_equal(target.layers[2].get_weights()[0], before[0])
 
 
-@pytest.mark.parametrize("damage", ["truncated", "garbage", "no_keras_attrs"])
+@pytest.mark.parametrize("damage", ["truncated", "garbage", "no_keras_attrs", "missing_group"])
 def test_damaged_files_get_one_clear_line(tmp_path, damage):
     path = tmp_path / "w.h5"
     small_discriminator().save_weights(str(path))
@@ -98,9 +98,46 @@ def test_damaged_files_get_one_clear_line(tmp_path, damage):
         path.write_bytes(path.read_bytes()[:2000])
     elif damage == "garbage":
         path.write_bytes(b"<html>404 not found</html>")
-    else:
+    elif damage == "no_keras_attrs":
         with h5py.File(path, "w") as f:
             f.create_dataset("x", data=np.zeros(3))
+    else:
+        with h5py.File(path, "a") as f:
+            del f["dense_1"]
     with pytest.raises(ValueError) as info:
         small_discriminator().load_weights(str(path))
     assert "\n" not in str(info.value) and str(path) in str(info.value)
+    with pytest.raises(ValueError) as info:
+        load_model(str(path))
+    assert "\n" not in str(info.value) and str(path) in str(info.value)
+
+
+def test_layers_listed_in_another_order_load_by_their_names(tmp_path):
+    """tf.keras may list a functional model's layers in another order than Keras 2.2 (and tinygan) sort them."""
+    model = small_discriminator()
+    path = str(tmp_path / "w.h5")
+    model.save_weights(path)
+    with h5py.File(path, "a") as f:
+        names = list(f.attrs["layer_names"])
+        f.attrs["layer_names"] = np.array(names[::-1])
+    reset_uids()
+    again = small_discriminator()
+    again.load_weights(path)
+    for a, b in zip(model.get_weights(), again.get_weights()):
+        np.testing.assert_array_equal(a, b)
+
+
+def test_keras_2_2_optimizer_weights_match_by_position():
+    """Keras 2.2.4 names slots training/Adam/Variable_N:0 and adds one (1,) vhat per parameter."""
+    from tinygan.keras.engine import hdf5_format
+    from tinygan.keras.optimizers import Adam
+    params = small_discriminator().trainable_weights
+    ms = [np.full(p.shape, 1.0, np.float32) for p in params]
+    vs = [np.full(p.shape, 2.0, np.float32) for p in params]
+    vhats = [np.zeros(1, np.float32) for _ in params]
+    entries = [("Adam/iterations:0", np.array(7))] + [(f"training/Adam/Variable_{i}:0", a)
+                                                      for i, a in enumerate(ms + vs + vhats)]
+    state = hdf5_format.optimizer_state(Adam(), params, entries)
+    assert int(state["iterations"]) == 7 and all((state[f"m:{i}"] == 1).all() and (state[f"v:{i}"] == 2).all()
+                                                 for i in range(len(params)))
+    assert hdf5_format.optimizer_state(Adam(), params, entries[:-len(params) - 1]) is None  # one slot short

@@ -418,7 +418,10 @@ def cmd_dcgan_score(args):
     _seed(args.seed)
     g, latent_dim, filename = load_generator(args.model)
     print(f"generator: {filename} (latent_dim {latent_dim})")
-    clf, acc = quality.get_classifier(args.classifier, epochs=args.epochs)
+    try:
+        clf, acc = quality.get_classifier(args.classifier, epochs=args.epochs)
+    except (ValueError, OSError) as exc:  # a classifier file that cannot be read (or is refused in safe mode)
+        raise SystemExit(f"tinygan: {exc}") from None
     gen = quality.score_generator(g, latent_dim, clf, n=args.n, threshold=args.threshold)
     real = quality.score_real_digits(clf, threshold=args.threshold)
     print(quality.format_score("generated", gen))

@@ -185,6 +185,8 @@ def load_weights_from_group(group, model, filepath, by_name=False, skip_mismatch
     fits = len(entries) == len(layers) and all(
         [a.shape for _, a in arrays] == [w.shape for w in layer.weights]
         for (_, arrays), layer in zip(entries, layers))
+    if not fits and _same_names_and_shapes(entries, layers):  # the same layers listed in another order (tf.keras)
+        return _load_by_name(entries, model, filepath, skip_mismatch)
     if not fits:
         pairs = [(e, l) for e, l in _zip_longest(entries, layers)
                  if e is None or l is None or [a.shape for _, a in e[1]] != [w.shape for w in l.weights]]
@@ -192,6 +194,12 @@ def load_weights_from_group(group, model, filepath, by_name=False, skip_mismatch
     for (_, arrays), layer in zip(entries, layers):
         for w, (_, value) in zip(layer.weights, arrays):
             w.assign(value)
+
+
+def _same_names_and_shapes(entries, layers):
+    by_name = {layer.name: [w.shape for w in layer.weights] for layer in layers}
+    return len(by_name) == len(entries) == len(layers) and all(
+        by_name.get(name) == [a.shape for _, a in arrays] for name, arrays in entries)
 
 
 def _zip_longest(a, b):
