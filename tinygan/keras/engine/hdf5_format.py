@@ -15,8 +15,10 @@ Weights are matched to layers as Keras does: by position among the layers that h
 layer name with ``by_name=True``. A file that does not fit the model is refused with one line listing
 the layers and shapes that differ; a damaged or truncated file is refused with one line too.
 """
+import itertools
 import os
 import tempfile
+import warnings
 
 import numpy
 
@@ -39,7 +41,7 @@ def is_hdf5(filepath):
 
 
 def wants_hdf5(filepath):
-    """``.h5`` / ``.hdf5`` / ``.keras.h5`` names are written in Keras' HDF5 layout."""
+    """``.h5`` / ``.hdf5`` names are written in Keras' HDF5 layout."""
     return str(filepath).lower().endswith((".h5", ".hdf5"))
 
 
@@ -188,7 +190,7 @@ def load_weights_from_group(group, model, filepath, by_name=False, skip_mismatch
     if not fits and _same_names_and_shapes(entries, layers):  # the same layers listed in another order (tf.keras)
         return _load_by_name(entries, model, filepath, skip_mismatch)
     if not fits:
-        pairs = [(e, l) for e, l in _zip_longest(entries, layers)
+        pairs = [(e, l) for e, l in itertools.zip_longest(entries, layers)
                  if e is None or l is None or [a.shape for _, a in e[1]] != [w.shape for w in l.weights]]
         raise _mismatch(filepath, model, pairs, len(entries), len(layers))
     for (_, arrays), layer in zip(entries, layers):
@@ -202,13 +204,8 @@ def _same_names_and_shapes(entries, layers):
         by_name.get(name) == [a.shape for _, a in arrays] for name, arrays in entries)
 
 
-def _zip_longest(a, b):
-    return [(a[i] if i < len(a) else None, b[i] if i < len(b) else None) for i in range(max(len(a), len(b)))]
-
-
 def _load_by_name(entries, model, filepath, skip_mismatch):
     """Keras' ``load_weights_from_hdf5_group_by_name``: layers absent from the file keep their weights."""
-    import warnings
     index = {}
     for layer in model.layers:
         index.setdefault(layer.name, []).append(layer)
@@ -219,10 +216,11 @@ def _load_by_name(entries, model, filepath, skip_mismatch):
                 bad.append((entry, layer))
             else:
                 todo.extend(zip(layer.weights, (a for _, a in entry[1])))
-    if bad and not skip_mismatch:
-        raise _mismatch(filepath, model, bad, len(entries), len([l for l in model.layers if l.weights]))
     if bad:
-        warnings.warn(str(_mismatch(filepath, model, bad, len(entries), len(model.layers))) + " (skipped)")
+        error = _mismatch(filepath, model, bad, len(entries), len([l for l in model.layers if l.weights]))
+        if not skip_mismatch:
+            raise error
+        warnings.warn(f"{error} (skipped those layers)")
     for w, value in todo:
         w.assign(value)
 

@@ -32,6 +32,7 @@ import io
 import json
 import os
 import tempfile
+import warnings
 import zipfile
 
 import numpy
@@ -40,7 +41,6 @@ from ... import backend
 from . import hdf5_format, keras_format
 from .base_layer import unique
 from .config import custom_object_scope, custom_objects
-from .input_layer import InputLayer
 from .network import Network
 
 FORMAT, VERSION = "tinygan-keras", 1
@@ -342,7 +342,6 @@ def _resolve_losses(value, scope):
 
 
 def _restore_optimizer_weights(model, f, filepath):
-    import warnings
     entries = hdf5_format.read_optimizer_weights(f)
     state = hdf5_format.optimizer_state(model.optimizer, model._train_weights, entries)
     if state is not None:
