@@ -188,3 +188,13 @@ def test_cifar10_batches_are_unpickled_with_arrays_only(tmp_path):
     with pytest.raises(pickle.UnpicklingError, match="posix.system|os.system"):
         _batch(pickle.dumps({b"data": _RunsCommand(marker), b"labels": []}, protocol=2))
     assert not marker.exists()
+
+
+@pytest.mark.parametrize("module,function", [("tinygan.keras.backend", "numpy"), ("tinygan.keras.backend", "set_floatx"),
+                                             ("tinygan.keras.backend", "__loader__"), ("tinygan.cli", "main")])
+def test_only_tinygan_math_counts_as_built_in(module, function):
+    model = Sequential([Dense(2, input_dim=3), Lambda(harmless)])
+    doc = json.loads(model.to_json())
+    _poison(doc, module, function, {})
+    with pytest.raises(ValueError, match=f"calls {function!r} from module {module!r}"):
+        model_from_json(json.dumps(doc))

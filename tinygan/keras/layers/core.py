@@ -202,10 +202,12 @@ _BUILTIN_MODULES = ("tinygan.keras.backend", "tinygan.keras.activations")
 
 def _builtin_function(module, name):
     """A tinygan math function named by a config (backend, activations, ops), looked up without importing."""
-    if not isinstance(module, str) or not (module in _BUILTIN_MODULES or module.startswith("tinygan.ops.")):
+    if not isinstance(module, str) or not (module in _BUILTIN_MODULES or module.startswith("tinygan.ops.")) or \
+            name.startswith(("_", "set_", "batch_set_", "clear_")):  # math only, not the global-state setters
         return None
     fn = getattr(sys.modules.get(module), name, None)
-    return fn if callable(fn) and not isinstance(fn, type) else None
+    defined_by_tinygan = str(getattr(fn, "__module__", "")).startswith("tinygan.")
+    return fn if callable(fn) and not isinstance(fn, type) and defined_by_tinygan else None
 
 
 def _lambda_function(layer, function, function_type, module):
