@@ -19,6 +19,8 @@ import numpy as np
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 FIXTURES = os.path.join(HERE, "..", "tests", "fixtures", "keras_h5")
+ROUNDTRIP = ("dcgan_discriminator", "functional_bn_concat", "instance_norm", "sgan_lambda", "many_layers",
+             "sequential_sgd")
 
 
 def custom_activation_tinygan(output):
@@ -98,7 +100,7 @@ def write(folder):
     save("tg_instance_norm", inorm, rng.standard_normal((2, 8, 8, 2)).astype("float32"))
 
     customs = {"sgan_lambda": {"lambda": custom_activation}}
-    for name in ("dcgan_discriminator", "functional_bn_concat", "instance_norm", "sgan_lambda"):
+    for name in ROUNDTRIP:
         load_model(os.path.join(FIXTURES, name + ".h5"), custom_objects=customs.get(name)).save(
             os.path.join(folder, f"roundtrip_{name}.h5"))
     np.savez(os.path.join(folder, "tinygan.npz"), **record)
@@ -157,7 +159,7 @@ def check(folder):
             ok = ok and same
         report(name, ok, detail)
 
-    for name in ("dcgan_discriminator", "functional_bn_concat", "instance_norm", "sgan_lambda"):
+    for name in ROUNDTRIP:
         if name == "sgan_lambda":
             original = keras.models.load_model(os.path.join(FIXTURES, name + ".h5"), safe_mode=False,
                                                custom_objects={"K": keras.backend})  # our own bytecode

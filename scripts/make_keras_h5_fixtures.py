@@ -14,6 +14,10 @@ script wrote. Each model is saved with ``model.save('<name>.h5')`` (Keras' legac
                             with the same config and numerics) that needs ``custom_objects``
 ``sgan_lambda.h5``          chapter 20's ``Lambda(custom_activation)``: tf-keras stores it as Python bytecode
 ``functional_weights.h5``   ``save_weights`` of the functional model (the layout of Keras' applications weights)
+``many_layers.h5``          three inputs (an Embedding for a class label, as chapter 17's cGAN), every merge layer,
+                            UpSampling2D, MaxPooling2D, Conv2DTranspose without bias, RMSprop with its slots, metrics
+                            of two outputs
+``sequential_sgd.h5``       a Sequential compiled with SGD(momentum=0.9) after one step
 """
 import os
 import sys
@@ -25,10 +29,11 @@ import numpy as np
 import tensorflow as tf
 import tf_keras as keras
 from tf_keras import backend as K
+from tf_keras import layers as L
 from tf_keras.layers import (BatchNormalization, Concatenate, Conv2D, Conv2DTranspose, Dense, Dropout, Flatten, Input,
                              Lambda, LeakyReLU)
 from tf_keras.models import Model, Sequential
-from tf_keras.optimizers.legacy import Adam
+from tf_keras.optimizers.legacy import SGD, Adam, RMSprop
 
 OUT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "tests", "fixtures", "keras_h5")
 
@@ -117,6 +122,29 @@ def sgan_lambda():
     return Model(image, Lambda(custom_activation)(logits))
 
 
+def many_layers():
+    z, label, image = Input(shape=(6,)), Input(shape=(1,)), Input(shape=(8, 8, 2))
+    embedded = L.Reshape((2, 2, 1))(Dense(4)(Flatten()(L.Embedding(10, 5)(label))))
+    x = L.Reshape((2, 2, 3))(L.Activation("relu")(Dense(12, kernel_initializer="he_normal")(z)))
+    x = Conv2DTranspose(2, (3, 3), strides=(2, 2), padding="same", use_bias=False)(L.UpSampling2D()(
+        Concatenate()([x, embedded])))
+    y = Conv2D(2, (3, 3), padding="same", kernel_initializer=keras.initializers.RandomNormal(stddev=0.02))(image)
+    s = L.Add()([x, L.UpSampling2D()(L.MaxPooling2D()(y))])
+    m = L.Multiply()([s, image])
+    a = L.Average()([m, s])
+    d = L.Maximum()([L.Subtract()([a, m]), L.Minimum()([a, s])])
+    d = Dropout(0.3)(BatchNormalization(momentum=0.8)(d))
+    model = Model([z, label, image], [Dense(1, activation="sigmoid")(Flatten()(LeakyReLU(0.2)(d))), d])
+    model.compile(loss=["binary_crossentropy", "mse"], optimizer=RMSprop(0.001), metrics=["accuracy"])
+    return model
+
+
+def sequential_sgd():
+    model = Sequential([Dense(5, input_shape=(3,)), L.Activation("tanh"), Dense(2, activation="softmax")])
+    model.compile(loss="categorical_crossentropy", optimizer=SGD(0.01, momentum=0.9))
+    return model
+
+
 def main():
     os.makedirs(OUT, exist_ok=True)
     rng = np.random.default_rng(20)
@@ -149,6 +177,21 @@ def main():
     s.save(os.path.join(OUT, "sgan_lambda.h5"))
     xs = rng.standard_normal((3, 6)).astype("float32")
     expected["sgan_lambda/x"], expected["sgan_lambda/y"] = xs, s.predict(xs, verbose=0)
+
+    many = many_layers()
+    ins = [rng.standard_normal((4, 6)).astype("float32"), np.arange(4).reshape(4, 1),
+           rng.standard_normal((4, 8, 8, 2)).astype("float32")]
+    many.train_on_batch(ins, [np.ones((4, 1)), np.zeros((4, 8, 8, 2))])
+    many.save(os.path.join(OUT, "many_layers.h5"))
+    score, image = many.predict(ins, verbose=0)
+    expected.update({"many_layers/z": ins[0], "many_layers/label": ins[1], "many_layers/image": ins[2],
+                     "many_layers/score": score, "many_layers/out": image})
+
+    sgd = sequential_sgd()
+    sgd.train_on_batch(np.ones((2, 3)), np.array([[0, 1], [1, 0]]))
+    sgd.save(os.path.join(OUT, "sequential_sgd.h5"))
+    xq = rng.standard_normal((3, 3)).astype("float32")
+    expected["sequential_sgd/x"], expected["sequential_sgd/y"] = xq, sgd.predict(xq, verbose=0)
 
     np.savez(os.path.join(OUT, "expected.npz"), **expected)
     print(f"tf {tf.__version__}, tf-keras {keras.__version__}; wrote", sorted(os.listdir(OUT)))

@@ -27,19 +27,20 @@ def custom_activation(output):
 
 CUSTOM = {"dcgan_discriminator": {}, "functional_bn_concat": {},
           "instance_norm": {"InstanceNormalization": InstanceNormalization},
-          "sgan_lambda": {"lambda": custom_activation}}  # a Lambda stored as bytecode is given by its layer's name
+          "sgan_lambda": {"lambda": custom_activation},  # a Lambda stored as bytecode is given by its layer's name
+          "many_layers": {}, "sequential_sgd": {}}
+INPUTS = {"functional_bn_concat": ("image", "code"), "many_layers": ("z", "label", "image")}
+OUTPUTS = {"functional_bn_concat": ("up", "score"), "many_layers": ("score", "out")}
 
 
 def predict(model, name):
-    if name == "functional_bn_concat":
-        return model.predict([EXPECTED[f"{name}/image"], EXPECTED[f"{name}/code"]])
+    if name in INPUTS:
+        return model.predict([EXPECTED[f"{name}/{i}"] for i in INPUTS[name]])
     return [model.predict(EXPECTED[f"{name}/x"])]
 
 
 def expected(name):
-    if name == "functional_bn_concat":
-        return [EXPECTED[f"{name}/up"], EXPECTED[f"{name}/score"]]
-    return [EXPECTED[f"{name}/y"]]
+    return [EXPECTED[f"{name}/{o}"] for o in OUTPUTS.get(name, ["y"])]
 
 
 def file_weights(path):
@@ -88,6 +89,15 @@ def test_compiled_keras_model_comes_back_compiled_with_its_optimizer_state():
     bn = f.get_layer("batch_normalization")
     assert not np.allclose(bn.moving_mean.data, 0) and not np.allclose(bn.moving_variance.data, 1)
     assert load_model(fixture("dcgan_discriminator"), compile=False).optimizer is None
+    many = load_model(fixture("many_layers"))
+    assert type(many.optimizer).__name__ == "RMSprop" and many.optimizer.iterations == 1
+    assert many.metrics_names == ["loss", "dense_6_loss", "dropout_2_loss", "dense_6_acc", "dropout_2_acc"]
+    sgd = load_model(fixture("sequential_sgd"))
+    assert sgd.optimizer.momentum == pytest.approx(0.9) and sgd.optimizer.iterations == 1
+    for model in (many, sgd):  # every slot came from the file (tf.keras names: .../rms:0, .../momentum:0)
+        state = model.optimizer.get_state()
+        slots = [v for k, v in state.items() if ":" in k]
+        assert len(slots) == len(model._train_weights) and all(np.abs(v).sum() > 0 for v in slots)
 
 
 def test_weights_only_keras_file_loads_into_the_same_architecture_built_in_tinygan():

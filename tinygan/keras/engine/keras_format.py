@@ -217,16 +217,15 @@ def optimizer_from_keras(config):
     class_name = config["class_name"]
     cls = custom_objects().get(class_name) or optimizers._BY_NAME.get(class_name.lower())
     if cls is None:
-        raise ValueError(f"unknown optimizer {class_name!r}: pass it in custom_objects, or load with compile=False")
+        raise ValueError(f"unknown optimizer {class_name!r}")
     accepted = set(inspect.signature(cls.__init__).parameters) | {"lr", "learning_rate", "decay", "clipnorm",
                                                                    "clipvalue"}
     kwargs = {}
     for key, value in config.get("config", {}).items():
-        if key in _OPTIMIZER_IGNORED or value is None or (key not in accepted and value is False):
+        if key in _OPTIMIZER_IGNORED or value is None or (key not in accepted and not value):  # off: 0, False
             continue
         if key not in accepted or isinstance(value, dict):
-            raise ValueError(f"optimizer {class_name} option {key}={value!r} is not supported by tinygan; load with "
-                             "compile=False and compile the model yourself")
+            raise ValueError(f"optimizer {class_name} option {key}={value!r} is not supported by tinygan")
         kwargs[key] = value
     if "learning_rate" in kwargs:
         kwargs.pop("lr", None)
@@ -242,23 +241,38 @@ def loss_from_keras(value):
         return {k: loss_from_keras(v) for k, v in value.items()}
     if isinstance(value, dict):
         if value.get("config", {}).get("from_logits"):
-            raise ValueError(f"loss {value['class_name']}(from_logits=True) is not supported when loading; load with "
-                             "compile=False")
+            raise ValueError(f"loss {value['class_name']}(from_logits=True) is not supported when loading")
         name = value["class_name"]
         return name if name in custom_objects() else to_snake_case(name)
     return value
 
 
-def metrics_from_keras(value):
-    """Metric names from Keras 2.2 (names), tf.keras (``MeanMetricWrapper`` configs, a list per output) or dicts."""
+def metrics_from_keras(value, output_names):
+    """Metric names from Keras 2.2 (names, or a dict by output) or tf.keras (a list per output of
+    ``MeanMetricWrapper`` configs, named ``<output>_accuracy`` when there are several outputs)."""
     if value is None:
         return None
-    if isinstance(value, dict) and "class_name" not in value:
-        return {k: metrics_from_keras(v) for k, v in value.items()}
+    if isinstance(value, dict):
+        return {k: _metric_names(v) for k, v in value.items()}
+    if len(output_names) > 1 and len(value) == len(output_names) and all(isinstance(v, list) for v in value):
+        return dict(zip(output_names, (_metric_names(v) for v in value)))
+    return _metric_names(value)
+
+
+def _metric_names(value):
     out = []
     for item in value if isinstance(value, list) else [value]:
-        for name in (metrics_from_keras(item) if isinstance(item, list) else
-                     [item.get("config", {}).get("name", item["class_name"]) if isinstance(item, dict) else item]):
+        for name in _metric_names(item) if isinstance(item, list) else [_metric_name(item)]:
             if name not in out:
                 out.append(name)
     return out
+
+
+def _metric_name(item):
+    if not isinstance(item, dict):
+        return item
+    config = item.get("config", {})
+    name, fn = config.get("name", item["class_name"]), config.get("fn")
+    if isinstance(fn, str) and fn.endswith("accuracy") and name.endswith(("accuracy", "acc")):
+        return "accuracy"  # what was compiled; it resolves by loss, as in Keras
+    return fn if isinstance(fn, str) else name

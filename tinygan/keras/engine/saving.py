@@ -325,7 +325,8 @@ def _compile_from_keras(model, training, filepath):
     try:
         optimizer = keras_format.optimizer_from_keras(training["optimizer_config"])
         model.compile(optimizer=optimizer, loss=_resolve_losses(keras_format.loss_from_keras(training["loss"]), scope),
-                      metrics=_resolve_metrics(keras_format.metrics_from_keras(training.get("metrics")), scope),
+                      metrics=_resolve_metrics(keras_format.metrics_from_keras(
+                          training.get("metrics"), [layer.name for layer in model._output_layers]), scope),
                       loss_weights=training.get("loss_weights"))
     except (ValueError, TypeError, KeyError) as exc:
         raise hdf5_format.FileFormatError(f"{filepath}: cannot compile the saved training configuration ({exc}); "
