@@ -6,7 +6,7 @@ through tinygan comes back to Keras with every weight bit-exact. Tests cannot do
 
 ``write`` builds, trains a step and saves with tinygan: the book's DCGAN discriminator (compiled, Adam), a
 functional model with BatchNormalization, Concatenate and two outputs (compiled), a GAN composite (a frozen
-discriminator nested in a Sequential), chapter 20's ``Lambda(custom_activation)``, chapter 26's
+discriminator with BatchNormalization nested in a Sequential), chapter 20's ``Lambda(custom_activation)``, chapter 26's
 InstanceNormalization, a weights-only file; and it re-saves every fixture of tests/fixtures/keras_h5 after loading
 it in tinygan. ``check`` opens each file with ``tf_keras.models.load_model`` and compares: predictions (tf-keras vs
 tinygan, float32 tolerance), every weight (bit-exact), the optimizer's iteration count and slots (bit-exact), and
@@ -82,8 +82,12 @@ def write(folder):
     g = Sequential([Dense(7 * 7 * 8, input_dim=5), LeakyReLU(0.2), Reshape((7, 7, 8)),
                     Conv2DTranspose(8, (4, 4), strides=(4, 4), padding="same"), LeakyReLU(0.2),
                     Conv2D(1, (7, 7), activation="tanh", padding="same")])
-    d.trainable = False
-    gan = Sequential([g, d])
+    critic = Sequential([Conv2D(8, (3, 3), strides=(2, 2), padding="same", input_shape=(28, 28, 1)),
+                         BatchNormalization(), LeakyReLU(0.2), Flatten(), Dense(1, activation="sigmoid")])
+    critic.compile(loss="binary_crossentropy", optimizer=Adam(lr=0.0002, beta_1=0.5))
+    critic.train_on_batch(x * 3 + 1, np.ones((8, 1)))  # moving statistics away from 0 / 1
+    critic.trainable = False
+    gan = Sequential([g, critic])
     gan.compile(loss="binary_crossentropy", optimizer=Adam(lr=0.0002, beta_1=0.5))
     z = rng.standard_normal((4, 5)).astype("float32")
     gan.train_on_batch(z, np.ones((4, 1)))

@@ -22,6 +22,8 @@ import warnings
 
 import numpy
 
+from .network import Network
+
 HDF5_MAGIC = b"\x89HDF\r\n\x1a\n"
 KERAS_VERSION, KERAS_BACKEND = "2.2.4", "tensorflow"
 _ATTR_LIMIT = 64512  # HDF5 object headers hold at most 64 KB of attributes (Keras' HDF5_OBJECT_HEADER_LIMIT)
@@ -124,6 +126,26 @@ def load_attribute_list(group, name):
 
 # ---- weights ---------------------------------------------------------------------------------------------------
 
+def keras_weights(layer):
+    """A layer's weights in the order a Keras file lists them: trainable ones, then the others. A network with
+    ``trainable=False`` counts its layers as frozen too (tf.keras' recursive flag, and what ``keras_format`` writes),
+    so its weights come layer by layer; tinygan's own ``weights`` keeps Keras 2.2's order for such a network."""
+    trainable, other = _split_weights(layer, False)
+    return trainable + other
+
+
+def _split_weights(layer, frozen):
+    frozen = frozen or not layer.trainable
+    if not isinstance(layer, Network):
+        if frozen:
+            return [], layer._trainable_weights + layer._non_trainable_weights
+        return list(layer._trainable_weights), list(layer._non_trainable_weights)
+    parts = [_split_weights(sub, frozen) for sub in layer.layers]
+    if frozen:
+        return [], [w for t, o in parts for w in t + o]
+    return [w for t, _ in parts for w in t], [w for _, o in parts for w in o]
+
+
 def save_weights_to_group(group, layers):
     """Keras' ``save_weights_to_hdf5_group``: one group per layer, datasets in the layer's weight order."""
     from ... import backend
@@ -132,7 +154,7 @@ def save_weights_to_group(group, layers):
     group.attrs["keras_version"] = KERAS_VERSION.encode("utf8")
     for layer in layers:
         g = group.create_group(layer.name)
-        weights = layer.weights
+        weights = keras_weights(layer)
         names = [w.name or f"param_{i}" for i, w in enumerate(weights)]
         save_attribute_list(g, "weight_names", names)
         for name, w in zip(names, weights):
@@ -170,7 +192,7 @@ def _mismatch(filepath, model, pairs, file_count, model_count):
     shown = pairs[:6]
     more = f" and {len(pairs) - 6} more" if len(pairs) > 6 else ""
     listing = "; ".join(f"file {_describe(f[0], [a.shape for _, a in f[1]]) if f else '-'} vs model "
-                        f"{_describe(l.name, [w.shape for w in l.weights]) if l is not None else '-'}"
+                        f"{_describe(l.name, [w.shape for w in keras_weights(l)]) if l is not None else '-'}"
                         for f, l in shown)
     return FileFormatError(f"{filepath} does not match model {model.name!r}: the file has {file_count} layers with "
                            f"weights, the model {model_count}; differing: {listing}{more}. Load it into the model "
@@ -182,24 +204,25 @@ def load_weights_from_group(group, model, filepath, by_name=False, skip_mismatch
     """Set ``model``'s weights from a Keras weights group, matching layers by position or by name."""
     entries = read_weight_groups(group, filepath)
     layers = [layer for layer in model.layers if layer.weights]
+    order = {id(layer): keras_weights(layer) for layer in model.layers}
     if by_name:
         return _load_by_name(entries, model, filepath, skip_mismatch)
     fits = len(entries) == len(layers) and all(
-        [a.shape for _, a in arrays] == [w.shape for w in layer.weights]
+        [a.shape for _, a in arrays] == [w.shape for w in order[id(layer)]]
         for (_, arrays), layer in zip(entries, layers))
     if not fits and _same_names_and_shapes(entries, layers):  # the same layers listed in another order (tf.keras)
         return _load_by_name(entries, model, filepath, skip_mismatch)
     if not fits:
         pairs = [(e, l) for e, l in itertools.zip_longest(entries, layers)
-                 if e is None or l is None or [a.shape for _, a in e[1]] != [w.shape for w in l.weights]]
+                 if e is None or l is None or [a.shape for _, a in e[1]] != [w.shape for w in order[id(l)]]]
         raise _mismatch(filepath, model, pairs, len(entries), len(layers))
     for (_, arrays), layer in zip(entries, layers):
-        for w, (_, value) in zip(layer.weights, arrays):
+        for w, (_, value) in zip(order[id(layer)], arrays):
             w.assign(value)
 
 
 def _same_names_and_shapes(entries, layers):
-    by_name = {layer.name: [w.shape for w in layer.weights] for layer in layers}
+    by_name = {layer.name: [w.shape for w in keras_weights(layer)] for layer in layers}
     return len(by_name) == len(entries) == len(layers) and all(
         by_name.get(name) == [a.shape for _, a in arrays] for name, arrays in entries)
 
@@ -212,10 +235,11 @@ def _load_by_name(entries, model, filepath, skip_mismatch):
     bad, todo = [], []
     for entry in entries:
         for layer in index.get(entry[0], []):
-            if [a.shape for _, a in entry[1]] != [w.shape for w in layer.weights]:
+            weights = keras_weights(layer)
+            if [a.shape for _, a in entry[1]] != [w.shape for w in weights]:
                 bad.append((entry, layer))
             else:
-                todo.extend(zip(layer.weights, (a for _, a in entry[1])))
+                todo.extend(zip(weights, (a for _, a in entry[1])))
     if bad:
         error = _mismatch(filepath, model, bad, len(entries), len([l for l in model.layers if l.weights]))
         if not skip_mismatch:
