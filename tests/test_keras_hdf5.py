@@ -141,3 +141,17 @@ def test_keras_2_2_optimizer_weights_match_by_position():
     assert int(state["iterations"]) == 7 and all((state[f"m:{i}"] == 1).all() and (state[f"v:{i}"] == 2).all()
                                                  for i in range(len(params)))
     assert hdf5_format.optimizer_state(Adam(), params, entries[:-len(params) - 1]) is None  # one slot short
+
+
+@pytest.mark.parametrize("config", ['{"class_name": "Sequential", "config": {"layers": [{"class_name": "Dense"}]}}',
+                                    '{"class_name": "Model", "config": {"layers": [], "input_layers": [["x", 0, 0]]}}',
+                                    '{"class_name": "Sequential", "config": 7}', "{not json",
+                                    '[' * 100000 + ']' * 100000])
+def test_malformed_model_config_is_one_line(tmp_path, config):
+    path = str(tmp_path / "m.h5")
+    with h5py.File(path, "w") as f:
+        f.attrs["model_config"] = config.encode()
+        f.create_group("model_weights").attrs["layer_names"] = np.array([], dtype="S1")
+    with pytest.raises(ValueError) as info:
+        load_model(path)
+    assert "\n" not in str(info.value) and path in str(info.value)

@@ -237,7 +237,7 @@ def _save_hdf5(model, filepath, doc, states, compiled):
 def _json(text, filepath, what):
     try:
         return json.loads(text)
-    except ValueError:
+    except (ValueError, RecursionError):
         raise hdf5_format.FileFormatError(f"{filepath}: its {what} is not valid JSON; the file is damaged") from None
 
 
@@ -245,7 +245,11 @@ def _rebuild(build, filepath):
     """``build()``, with a description that lacks what it needs reported as one line about the file."""
     try:
         return build()
-    except (KeyError, IndexError, TypeError, AttributeError) as exc:
+    except hdf5_format.FileFormatError:
+        raise
+    except ValueError as exc:  # a layer, function or option the file names that cannot be used (one line already)
+        raise hdf5_format.FileFormatError(f"{filepath}: {exc}") from None
+    except (KeyError, IndexError, TypeError, AttributeError, RecursionError) as exc:
         raise hdf5_format.FileFormatError(f"{filepath}: the model description is malformed ({type(exc).__name__}: "
                                           f"{exc}); the file is damaged or not a model file") from None
 
