@@ -103,7 +103,7 @@ def define_generator(latent_dim):
 def load_real_samples(filename='img_align_celeba.npz'):
     """Listing 9.18: the prepared faces (``arr_0``) as float32 in [-1,1]."""
     # load the face dataset
-    with np.load(filename) as data:
+    with np.load(filename, allow_pickle=False) as data:
         X = data['arr_0']
     # convert from unsigned ints to floats
     X = X.astype('float32')

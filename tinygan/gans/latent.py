@@ -174,5 +174,5 @@ def save_latent_points(filename, points):
 
 def load_latent_points(filename):
     """``load(filename)['arr_0']`` (Listing 9.35)."""
-    with np.load(filename) as data:
+    with np.load(filename, allow_pickle=False) as data:
         return data["arr_0"]

@@ -286,7 +286,10 @@ def find_generator(path):
 def load_generator(path):
     from tinygan.keras.models import load_model
     filename = find_generator(path)
-    model = load_model(filename)
+    try:
+        model = load_model(filename)  # safe mode: a file never makes tinygan import or run anything
+    except (ValueError, OSError) as exc:
+        raise UserInputError(str(exc)) from None
     shape = model.input_shape
     latent_dim = int(shape[-1]) if isinstance(shape, tuple) else int(shape[0][-1])
     return model, latent_dim, filename
@@ -339,7 +342,7 @@ def _load_dcgan_data(dataset, model):
         return X, "cifar10" if model == "auto" else model, f"CIFAR-10 ({len(X)} images)"
     if not os.path.exists(dataset):
         raise UserInputError(f"--dataset {dataset!r} is neither mnist5k, mnist, cifar10 nor an existing file")
-    with np.load(dataset) as data:
+    with np.load(dataset, allow_pickle=False) as data:
         key = "arr_0" if "arr_0" in data.files else ("x" if "x" in data.files else data.files[0])
         raw = data[key]
     if raw.ndim == 3:
@@ -425,7 +428,10 @@ def cmd_dcgan_score(args):
     _seed(args.seed)
     g, latent_dim, filename = load_generator(args.model)
     print(f"generator: {filename} (latent_dim {latent_dim})")
-    clf, acc = quality.get_classifier(args.classifier, epochs=args.epochs)
+    try:
+        clf, acc = quality.get_classifier(args.classifier, epochs=args.epochs)
+    except (ValueError, OSError) as exc:  # a classifier file that cannot be read (or is refused in safe mode)
+        raise UserInputError(str(exc)) from None
     gen = quality.score_generator(g, latent_dim, clf, n=args.n, threshold=args.threshold)
     real = quality.score_real_digits(clf, threshold=args.threshold)
     print(quality.format_score("generated", gen))

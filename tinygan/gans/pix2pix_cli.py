@@ -42,7 +42,7 @@ them, tinygan/data/README.md) with demo defaults (--epochs %(d_epochs)s --save-e
 Written to the run folder (default runs/pix2pix, or runs/pix2pix_2, ... if that one is taken):
   plot_NNNNNN.png   the book's 3x3 figure: source / generated / target rows (every --save-every epochs and at the end)
   val_plot_NNNNNN.png  the same for the first 6 validation pairs (with validation data)
-  model_NNNNNN.h5   the generator at that step (tinygan's format under the book's name); use with `translate`
+  model_NNNNNN.h5   the generator at that step (a Keras 2 HDF5 file); use with `translate`
   losses.csv        per step: epoch, d1, d2, g, g_bce, g_l1 (and val_l1 at each summary)
   losses.png        loss curves
   checkpoint.npz    weights, optimizer states, RNG state and step: --resume continues the same loss trajectory
@@ -230,7 +230,7 @@ def plot_dataset(npz, png, n_samples=3):
 
     from .pix2pix_data import _pyplot
     pyplot = _pyplot()
-    with np.load(npz) as data:
+    with np.load(npz, allow_pickle=False) as data:
         src_images, tar_images = data["arr_0"], data["arr_1"]
     n_samples = min(n_samples, len(src_images))
     for i in range(n_samples):

@@ -165,7 +165,7 @@ def load_real_samples(filename, direction="AtoB", dtype="float32"):
     """
     if direction not in DIRECTIONS:
         raise UserInputError(f"direction must be one of {DIRECTIONS}, got {direction!r}")
-    with np.load(filename) as data:
+    with np.load(filename, allow_pickle=False) as data:
         if "arr_0" not in data or "arr_1" not in data:
             raise UserInputError(f"{filename} has no arr_0/arr_1 arrays (keys: {sorted(data.keys())}); "
                                   "make it with `tinygan pix2pix prepare`")

@@ -96,6 +96,7 @@ class VarianceScaling(Initializer):
             raise ValueError(f"VarianceScaling: scale must be positive, got {scale}")
         if mode not in ("fan_in", "fan_out", "fan_avg"):
             raise ValueError(f"VarianceScaling: mode must be 'fan_in', 'fan_out' or 'fan_avg', got {mode!r}")
+        distribution = "normal" if distribution == "truncated_normal" else distribution  # tf.keras' name for it
         if distribution not in ("normal", "uniform"):
             raise ValueError(f"VarianceScaling: distribution must be 'normal' or 'uniform', got {distribution!r}")
         self.scale, self.mode, self.distribution, self.seed = scale, mode, distribution, seed
@@ -165,9 +166,16 @@ def serialize(initializer):
     return {"class_name": type(initializer).__name__, "config": initializer.get_config()}
 
 
+# The class names Keras 2.3+ and tf.keras write for the fan-based initializers (files made by them).
+_KERAS_CLASS_NAMES = {"GlorotUniform": glorot_uniform, "GlorotNormal": glorot_normal, "HeUniform": he_uniform,
+                      "HeNormal": he_normal, "LecunUniform": lecun_uniform, "LecunNormal": lecun_normal}
+
+
 def deserialize(config, custom_objects=None):
     """An initializer from ``{'class_name': ..., 'config': {...}}``."""
     name = config["class_name"]
+    if name in _KERAS_CLASS_NAMES and name not in (custom_objects or {}):
+        return _KERAS_CLASS_NAMES[name](**config.get("config", {}))
     cls = (custom_objects or {}).get(name) or _CLASSES.get(name)
     if cls is None:
         raise ValueError(f"unknown initializer class {name!r}; known: {sorted(_CLASSES)} "

@@ -29,11 +29,13 @@ import zipfile
 
 import numpy as np
 
+from ..errors import UserInputError
+
 FORMAT = "tinygan-checkpoint"
 VERSION = 1
 
 
-class CheckpointError(ValueError):
+class CheckpointError(UserInputError):
     """A checkpoint file is missing, damaged, or does not match the models it is loaded into."""
 
 

@@ -274,11 +274,11 @@ class Network(Layer):
 
     def save_weights(self, filepath, overwrite=True):
         from .saving import save_weights
-        save_weights(self, filepath)
+        save_weights(self, filepath, overwrite=overwrite)
 
-    def load_weights(self, filepath, by_name=False):
+    def load_weights(self, filepath, by_name=False, skip_mismatch=False):
         from .saving import load_weights
-        load_weights(self, filepath)
+        load_weights(self, filepath, by_name=by_name, skip_mismatch=skip_mismatch)
 
 
 def _leaky_fusions(steps, keep):

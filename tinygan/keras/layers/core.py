@@ -1,5 +1,6 @@
 """Core layers: Dense, Activation, Dropout, Flatten, Reshape, Lambda (Keras 2.2 ``keras.layers.core``)."""
 import importlib
+import sys
 
 import numpy
 
@@ -7,7 +8,7 @@ from ... import backend, ops
 from ...autograd.tensor import Tensor, no_grad
 from .. import activations, constraints, initializers
 from ..engine.base_layer import Layer
-from ..engine.config import custom_objects, resolve, serialize_object
+from ..engine.config import custom_objects, in_safe_mode, resolve, serialize_object
 from ..engine.input_layer import Input, InputLayer
 
 
@@ -147,7 +148,8 @@ class Lambda(Layer):
     """Wrap ``function(inputs, **arguments)`` written with ``keras.backend`` ops on Tensors.
 
     Without ``output_shape`` the shape is found by running the function once on zeros. A saved Lambda
-    stores the function's module and name; loading finds it in ``custom_objects`` or by importing it.
+    stores the function's module and name; loading finds it in ``custom_objects`` (or among tinygan's
+    built-ins) and imports nothing unless told ``safe_mode=False``.
     """
 
     def __init__(self, function, output_shape=None, mask=None, arguments=None, **kwargs):
@@ -176,22 +178,58 @@ class Lambda(Layer):
 
     def get_config(self):
         fn = self.function
-        return {**super().get_config(), "function": fn.__name__, "module": fn.__module__,
-                "arguments": self.arguments,
+        return {**super().get_config(), "function": fn.__name__, "function_type": "function", "module": fn.__module__,
+                "arguments": self.arguments, "output_shape_type": "raw", "output_shape_module": None,
                 "output_shape": None if self._output_shape is None or callable(self._output_shape)
                 else list(self._output_shape)}
 
     @classmethod
     def from_config(cls, config):
+        """Keras' and tinygan's Lambda configs; the function comes from ``custom_objects`` or tinygan's built-ins
+        (and, only with ``safe_mode=False``, from importing the module the file names). Functions stored as
+        Python bytecode (Keras' ``function_type='lambda'``) are never run."""
         config = dict(config)
-        name, module = config.pop("function"), config.pop("module", None)
-        fn = custom_objects().get(name)
-        if fn is None and module is not None:
-            fn = getattr(importlib.import_module(module), name, None)
-        if fn is None:
-            raise ValueError(f"Unknown function in Lambda layer {config.get('name')}: {name}. Pass it to "
-                             f"load_model(..., custom_objects={{'{name}': {name}}})")
+        fn = _lambda_function(config.get("name"), config.pop("function"), config.pop("function_type", "function"),
+                              config.pop("module", None))
+        if config.pop("output_shape_type", "raw") != "raw":  # a function stored as code: computed by running fn
+            config["output_shape"] = None
+        config.pop("output_shape_module", None)
         return cls(fn, **config)
+
+
+_BUILTIN_MODULES = ("tinygan.keras.backend", "tinygan.keras.activations")
+
+
+def _builtin_function(module, name):
+    """A tinygan math function named by a config (backend, activations, ops), looked up without importing."""
+    if not isinstance(module, str) or not (module in _BUILTIN_MODULES or module.startswith("tinygan.ops.")) or \
+            name.startswith(("_", "set_", "batch_set_", "clear_")):  # math only, not the global-state setters
+        return None
+    fn = getattr(sys.modules.get(module), name, None)
+    defined_by_tinygan = str(getattr(fn, "__module__", "")).startswith("tinygan.")
+    return fn if callable(fn) and not isinstance(fn, type) and defined_by_tinygan else None
+
+
+def _lambda_function(layer, function, function_type, module):
+    scope = custom_objects()
+    if function_type != "function" or not isinstance(function, str):
+        if layer in scope:
+            return scope[layer]
+        raise ValueError(f"Lambda layer {layer!r} stores its function as Python bytecode, which tinygan never runs "
+                         f"(not even with safe_mode=False): pass the function by the layer's name, load_model(..., "
+                         f"custom_objects={{'{layer}': your_function}})")
+    fn = scope.get(function) or _builtin_function(module, function)
+    if fn is not None:
+        return fn
+    if in_safe_mode() or not module:
+        raise ValueError(f"Lambda layer {layer!r} calls {function!r} from module {module!r}, which is not a tinygan "
+                         f"built-in; loading never imports a module named by a file: pass the function, "
+                         f"load_model(..., custom_objects={{'{function}': {function}}}), or load with "
+                         "safe_mode=False if you trust the file")
+    fn = getattr(importlib.import_module(module), function, None)
+    if fn is None:
+        raise ValueError(f"Lambda layer {layer!r}: module {module!r} has no function {function!r}")
+    return fn
 
 
 __all__ = ["Activation", "Dense", "Dropout", "Flatten", "Input", "InputLayer", "Lambda", "Reshape"]
