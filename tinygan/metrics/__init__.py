@@ -6,6 +6,7 @@ model's) features and probabilities, in batches with a progress bar. The ``tinyg
 """
 from .scores import (MetricError, feature_statistics, frechet_distance, group_inception_score, inception_score,
                      kernel_inception_distance, polynomial_mmd2_unbiased)
+from .features import resize
 
 __all__ = ["MetricError", "feature_statistics", "frechet_distance", "group_inception_score", "inception_score",
-           "kernel_inception_distance", "polynomial_mmd2_unbiased"]
+           "kernel_inception_distance", "polynomial_mmd2_unbiased", "resize"]
