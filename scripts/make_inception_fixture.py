@@ -6,49 +6,29 @@ Run once by hand in a venv with tensorflow-cpu and tf-keras (never needed by tin
     /work/tfvenv/bin/python scripts/make_inception_fixture.py
 
 It builds ``tf_keras.applications.InceptionV3(weights=None, input_shape=(SIZE, SIZE, 3))``, sets every weight
-with :func:`seeded_weights` (the rule ``tests/test_inception_v3.py`` applies to tinygan's model, imported from
-this file), runs ``preprocess_input`` and the model on two seeded uint8 images and saves the images, the 2,048
+with ``tinygan/keras/applications/seeded_weights.py`` (the rule ``tests/test_inception_v3.py`` applies to
+tinygan's model; seed ``SEED``), runs ``preprocess_input`` and the model on two seeded uint8 images and saves the images, the 2,048
 ``avg_pool`` features, the logits (``avg_pool @ kernel + bias``) and the softmax ``predictions``.
 The order of weighted layers is the same in both (tf-keras and tinygan sort ``model.layers`` as Keras 2 does).
 """
+import importlib.util
 import os
-import re
 import sys
 
 import numpy
 
 SEED, SIZE, N_IMAGES = 2026, 107, 2
-FIXTURE = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "tests", "fixtures",
-                       "inception_v3_tfkeras.npz")
+REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+FIXTURE = os.path.join(REPO, "tests", "fixtures", "inception_v3_tfkeras.npz")
 
 
-def weight_role(name):
-    """'kernel', 'bias', 'beta', 'moving_mean' or 'moving_variance' from a weight name of either framework."""
-    role = re.search(r"(kernel|bias|beta|gamma|moving_mean|moving_variance)(:\d+)?$", name)
-    if role is None:
-        raise ValueError(f"unexpected weight name {name!r}")
-    return role.group(1)
-
-
-def seeded_weights(named_shapes, seed=SEED):
-    """float32 arrays for ``[(weight name, shape), ...]`` in model order, drawn from one seeded generator:
-    kernels He-normal over their fan-in (so activations keep their scale through the 94 conv+BN+ReLU units),
-    biases and BN betas / moving means U(-0.1, 0.1), moving variances U(0.5, 1.5) (positive)."""
-    rng = numpy.random.default_rng(seed)
-    out = []
-    for name, shape in named_shapes:
-        role = weight_role(name)
-        if role == "kernel":
-            fan_in = int(numpy.prod(shape[:-1]))
-            w = rng.standard_normal(shape) * numpy.sqrt(2.0 / fan_in)
-        elif role == "moving_variance":
-            w = rng.uniform(0.5, 1.5, shape)
-        elif role == "gamma":
-            w = rng.uniform(0.8, 1.2, shape)
-        else:
-            w = rng.uniform(-0.1, 0.1, shape)
-        out.append(w.astype(numpy.float32))
-    return out
+def _seeded_weights_module():
+    """tinygan's weight rule, loaded from its file (NumPy only), so this runs in a venv without tinygan."""
+    path = os.path.join(REPO, "tinygan", "keras", "applications", "seeded_weights.py")
+    spec = importlib.util.spec_from_file_location("seeded_weights", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
 
 
 def seeded_images(seed=SEED, n=N_IMAGES, size=SIZE):
@@ -70,7 +50,7 @@ def main():
 
     model = keras.applications.InceptionV3(weights=None, input_shape=(SIZE, SIZE, 3))
     named = [(w.name, tuple(w.shape)) for layer in model.layers for w in layer.weights]
-    model.set_weights(seeded_weights(named))
+    model.set_weights(_seeded_weights_module().seeded_weights(named, SEED))
     images = seeded_images()
     x = keras.applications.inception_v3.preprocess_input(images.astype("float32"))
     features = keras.Model(model.input, [model.get_layer("avg_pool").output, model.output])
