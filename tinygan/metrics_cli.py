@@ -2,7 +2,8 @@
 
 PATH is an image folder (PNG/JPEG/BMP, all one size), an ``.npz`` (its image array; a 2-D array is taken as
 ready-made features or probabilities), a generator file or a tinygan run folder (its latest generator is sampled),
-or a Keras dataset: ``cifar10``, ``mnist``, ``fashion_mnist`` (``:train`` default, or ``:test``).
+or a dataset: ``cifar10``, ``mnist``, ``fashion_mnist`` (Keras's, ``:train`` default, or ``:test``), ``mnist5k`` (the
+5,000 digits embedded in tinygan, offline; ``:train`` 4,000, ``:test`` 1,000, none: all).
 """
 import argparse
 import glob
@@ -23,12 +24,12 @@ EPILOG = """\
 
 examples:
   tinygan metrics is cifar10:test                      # the book's Listing 12.22 on the 10,000 test images
-  tinygan metrics fid runs/dcgan_mnist mnist:test --n 1000
+  tinygan metrics fid runs/dcgan_mnist mnist5k:test    # a DCGAN run's 1,000 samples vs 1,000 real digits
   tinygan metrics kid runs/a runs/b --features digits --subsets 50 --subset-size 500
 """
 
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp")
-DATASETS = ("cifar10", "mnist", "fashion_mnist")
+DATASETS = ("cifar10", "mnist", "fashion_mnist", "mnist5k")
 
 
 class InputError(ValueError):
@@ -49,7 +50,8 @@ def register(subparsers):
                         help="Inception input side (default 299, the book's; at least 75)")
     common.add_argument("--classifier", default=None,
                         help="digit classifier file: loaded if it exists, else trained and saved there")
-    common.add_argument("--seed", type=int, default=1, help="seed for generator sampling and KID subsets")
+    common.add_argument("--seed", type=int, default=1,
+                        help="seed for generator sampling, the IS shuffle and KID subsets (default 1)")
     common.add_argument("--json", default=None, help="also write the numbers to this JSON file")
     common.add_argument("--no-progress", action="store_true", help="no progress bar")
     ip = sub.add_parser("is", parents=[common], help="Inception Score (Listing 12.14: splits, mean and std)")
@@ -111,11 +113,12 @@ def _compute(args):
     used = extractor.label if extractor else "features given in the .npz"
     result = {"metric": args.metric, "features": used, "paths": paths, "n": [len(o) for o in outputs]}
     if args.metric == "is":
-        probs = _as_probabilities(outputs[0], used)
+        # shuffled before splitting, as Listing 12.22 shuffles CIFAR-10: a class-ordered set would give IS ~ 1
+        probs = _as_probabilities(outputs[0], used)[numpy.random.default_rng(args.seed).permutation(len(outputs[0]))]
         mean, std = metrics.inception_score(probs, args.splits)
         n_part = len(probs) // args.splits
         result.update(score=mean, std=std, line=f"IS {mean:.4f} +- {std:.4f}  ({args.splits} splits of {n_part} "
-                                                 f"images; {used})")
+                                                 f"shuffled images; {used})")
     elif args.metric == "fid":
         fid = metrics.frechet_distance(outputs[0], outputs[1], method=args.method)
         result.update(score=fid, line=f"FID {fid:.3f}  ({len(outputs[0])} vs {len(outputs[1])} images; {used})")
@@ -163,7 +166,7 @@ def load_source(path, n=None, seed=1):
     """(array, description): images (N, H, W[, C]) or a 2-D array of ready-made features."""
     name, _, split = path.partition(":")
     if name in DATASETS and not os.path.exists(path):
-        data, description = _dataset(name, split or "train")
+        data, description = _dataset(name, split or ("all" if name == "mnist5k" else "train"))
     elif not os.path.exists(path):
         raise InputError(f"{path}: no such file or folder (give an image folder, an .npz, a generator .h5, a run "
                          f"folder or one of {', '.join(DATASETS)})")
@@ -187,8 +190,15 @@ def load_source(path, n=None, seed=1):
 def _dataset(name, split):
     import importlib
 
-    if split not in ("train", "test"):
+    if split not in ("train", "test", "all"):
         raise InputError(f"{name}:{split}: the split is 'train' or 'test'")
+    if name == "mnist5k":
+        from .gans.dcgan_mnist import load_mnist_5k, split_mnist_5k
+        (x_train, _), (x_test, _) = split_mnist_5k()
+        data = {"train": x_train, "test": x_test, "all": load_mnist_5k()[0]}[split]
+        return data, f"{name} {split}, {len(data)} embedded digits {_shape(data)}"
+    if split == "all":
+        raise InputError(f"{name}: give {name}:train or {name}:test")
     (x_train, _), (x_test, _) = importlib.import_module(f"tinygan.keras.datasets.{name}").load_data()
     data = x_train if split == "train" else x_test
     return data, f"{name} {split} set, {len(data)} images {_shape(data)}"

@@ -80,17 +80,22 @@ class MaxPool2D(PoolPick):
         return best
 
 
+def _window(op, x, pool_size, strides, padding):
+    """(x as a Tensor, ksize, strides, pads, out_hw) of a pooling window, checked: strides default to pool_size."""
+    x = as_tensor(x)
+    _check_nhwc(op, x)
+    ksize = int_pair(op, "pool_size", pool_size)
+    strides = int_pair(op, "strides", ksize if strides is None else strides)
+    if not isinstance(padding, str):
+        raise OpError(f"{op}: padding must be 'valid' or 'same', got {padding!r}; "
+                      "zero-pad explicitly with ops.pad first if you need more")
+    pads = window_pads(op, x.shape, ksize, strides, padding)
+    return x, ksize, strides, pads, window_out_hw(x.shape, ksize, strides, pads)
+
+
 def max_pool2d(x, pool_size=(2, 2), strides=None, padding="valid"):
     """Keras MaxPooling2D: strides default to pool_size; 'valid' floors (61 -> 30), 'same' gives ceil(n/s)."""
-    x = as_tensor(x)
-    _check_nhwc("max_pool2d", x)
-    ksize = int_pair("max_pool2d", "pool_size", pool_size)
-    strides = int_pair("max_pool2d", "strides", ksize if strides is None else strides)
-    if not isinstance(padding, str):
-        raise OpError(f"max_pool2d: padding must be 'valid' or 'same', got {padding!r}; "
-                      "zero-pad explicitly with ops.pad first if you need more")
-    pads = window_pads("max_pool2d", x.shape, ksize, strides, padding)
-    out_hw = window_out_hw(x.shape, ksize, strides, pads)
+    x, ksize, strides, pads, out_hw = _window("max_pool2d", x, pool_size, strides, padding)
     return MaxPool2D.apply(x, ksize=ksize, strides=strides, pads=pads, out_hw=out_hw)
 
 
@@ -140,15 +145,7 @@ class AvgPoolSpread(Function):
 def avg_pool2d(x, pool_size=(2, 2), strides=None, padding="valid"):
     """Keras AveragePooling2D: strides default to pool_size; with 'same' the border windows average only
     their real pixels (TensorFlow's divisor), so a constant image stays constant."""
-    x = as_tensor(x)
-    _check_nhwc("avg_pool2d", x)
-    ksize = int_pair("avg_pool2d", "pool_size", pool_size)
-    strides = int_pair("avg_pool2d", "strides", ksize if strides is None else strides)
-    if not isinstance(padding, str):
-        raise OpError(f"avg_pool2d: padding must be 'valid' or 'same', got {padding!r}; "
-                      "zero-pad explicitly with ops.pad first if you need more")
-    pads = window_pads("avg_pool2d", x.shape, ksize, strides, padding)
-    out_hw = window_out_hw(x.shape, ksize, strides, pads)
+    x, ksize, strides, pads, out_hw = _window("avg_pool2d", x, pool_size, strides, padding)
     inv_counts = _inverse_counts(x.shape, ksize, strides, pads, out_hw, x.dtype)
     return AvgPool.apply(x, ksize=ksize, strides=strides, pads=pads, inv_counts=inv_counts)
 
