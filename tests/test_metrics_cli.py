@@ -163,3 +163,12 @@ def test_is_needs_probabilities(tmp_path, capsys, feature_model):
     images = _npz(tmp_path, "x.npz", images=rng.integers(0, 256, (10, 12, 12), dtype=np.uint8))
     code, _, err = run(capsys, "is", images, "--features", feature_model[0], "--splits", "2")
     assert code == 2 and "needs class probabilities" in err and err.count("\n") == 1
+
+
+def test_inception_arguments_keras_refuses_are_one_line(tmp_path, capsys):
+    """IS with ImageNet weights needs 299 px (Keras's own check, before any download)."""
+    images = _npz(tmp_path, "x.npz", images=np.zeros((4, 8, 8, 3), np.uint8))
+    code, _, err = run(capsys, "is", images, "--features", "inception", "--image-size", "150", "--splits", "2")
+    assert code == 2 and "`input_shape` should be (299, 299, 3)" in err and err.count("\n") == 1
+    code, _, err = run(capsys, "is", images, "--features", "inceptoin")
+    assert code == 2 and "--features inceptoin: not auto, inception or digits, and no such model file" in err

@@ -76,11 +76,10 @@ def register(subparsers):
 def run(args):
     from .keras.applications.inception_v3 import WeightsUnavailableError
     from .keras.datasets._download import DatasetUnavailableError
-    from .metrics import MetricError
 
     try:
         result = _compute(args)
-    except (InputError, MetricError, WeightsUnavailableError, DatasetUnavailableError, OSError) as exc:
+    except (ValueError, WeightsUnavailableError, DatasetUnavailableError, OSError) as exc:  # MetricError, InputError too
         print(f"tinygan metrics {args.metric}: {exc}", file=sys.stderr)
         return 2
     print(result["line"])

@@ -186,7 +186,7 @@ def model_extractor(path, kind="features"):
     from ..keras.models import load_model
 
     if not os.path.exists(path):
-        raise MetricError(f"--features {path}: no such model file")
+        raise MetricError(f"--features {path}: not auto, inception or digits, and no such model file")
     model = load_model(path, compile=False)
     shape = model.input_shape
     if not isinstance(shape, tuple) or len(shape) != 4:
