@@ -125,7 +125,7 @@ def test_digit_classifier_features_when_inception_weights_are_absent(tmp_path, c
     (({"images": np.zeros((4, 8, 8, 3), np.uint8)}, {"images": np.zeros((4, 8, 8, 3), np.uint8)}),
      ["--features", "inception", "--image-size", "64"], "needs images of at least 75x75 pixels, asked for 64"),
     (({"images": np.zeros((4, 8, 8, 3))}, {"images": np.zeros((4, 8, 8, 3))}), ["--features", "x.h5"],
-     "--features x.h5: no such model file"),
+     "--features x.h5: not auto, inception or digits, and no such model file"),
     (({"a": np.ones(3), "b": np.ones(3)}, {"features": np.ones((5, 3))}), [], "holds a, b; name the image array"),
 ])
 def test_bad_input_is_one_clear_line(tmp_path, capsys, arrays, extra, message):
