@@ -103,6 +103,23 @@ def test_imagenet_weights_offline_and_absent_name_the_file_and_place(tmp_path, m
     assert "\n" not in text and not os.listdir(tmp_path / "models")
 
 
+def test_imagenet_weights_are_read_from_the_keras_cache(tmp_path, monkeypatch):
+    """weights='imagenet' loads Keras's file name from $KERAS_HOME/models once its checksum matches (a stand-in
+    file here, saved by tinygan, with its md5 swapped in; no network)."""
+    from tinygan.keras.datasets import _download
+    from tinygan.keras.applications.seeded_weights import set_seeded_weights
+    source = set_seeded_weights(InceptionV3(include_top=False, weights=None, input_shape=(75, 75, 3)), 3)
+    name = inception_v3.WEIGHTS_FILES[False]
+    (tmp_path / "models").mkdir()
+    source.save_weights(str(tmp_path / "models" / name))
+    monkeypatch.setenv("KERAS_HOME", str(tmp_path))
+    monkeypatch.setenv("TINYGAN_DATASETS_URL", "http://127.0.0.1:9/")
+    monkeypatch.setitem(_download.CHECKSUMS, name, _download.hashlib.md5((tmp_path / "models" / name).read_bytes()).hexdigest())
+    loaded = InceptionV3(include_top=False, weights="imagenet", input_shape=(75, 75, 3))
+    for a, b in zip(loaded.get_weights(), source.get_weights()):
+        np.testing.assert_array_equal(a, b)
+
+
 def test_weights_path_is_loaded_with_load_weights(tmp_path, monkeypatch):
     """weights=PATH calls ``model.load_weights(PATH)`` on the built model, as Keras does."""
     seen = []
