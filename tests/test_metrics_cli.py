@@ -172,3 +172,29 @@ def test_inception_arguments_keras_refuses_are_one_line(tmp_path, capsys):
     assert code == 2 and "`input_shape` should be (299, 299, 3)" in err and err.count("\n") == 1
     code, _, err = run(capsys, "is", images, "--features", "inceptoin")
     assert code == 2 and "--features inceptoin: not auto, inception or digits, and no such model file" in err
+
+
+def test_each_checkpoint_of_a_run_folder_into_a_csv(tmp_path, capsys, feature_model):
+    """--each scores generator_model_001.h5, _002, _010 in that order against one reference set."""
+    path, model = feature_model
+    run_dir = tmp_path / "run"
+    run_dir.mkdir()
+    generators = {}
+    for number in (10, 1, 2):
+        g = Sequential([Dense(144, activation="tanh", input_dim=3), Reshape((12, 12, 1))])
+        g.save(str(run_dir / f"generator_model_{number:03d}.h5"))
+        generators[number] = g
+    real = _npz(tmp_path, "real.npz", images=rng.integers(0, 256, (16, 12, 12), dtype=np.uint8))
+    code, out, _ = run(capsys, "fid", str(run_dir), real, "--each", "--n", "16", "--features", path)
+    assert code == 0, out
+    lines = [l for l in out.splitlines() if l.startswith("generator_model_")]
+    assert [l.split(":")[0] for l in lines] == ["generator_model_001.h5", "generator_model_002.h5", "generator_model_010.h5"]
+    reference = _expected_features(model, np.load(real)["images"], 12, 1)
+    z = np.random.default_rng(1).standard_normal((16, 3)).astype("float32")
+    fids = [frechet_distance(_expected_features(model, generators[k].predict(z), 12, 1), reference) for k in (1, 2, 10)]
+    csv = (run_dir / "metrics_fid.csv").read_text().splitlines()
+    assert csv[0] == "generator,fid,std" and len(csv) == 4
+    np.testing.assert_allclose([float(r.split(",")[1]) for r in csv[1:]], fids, rtol=1e-9)
+    assert out.splitlines()[-1].startswith(f"wrote {run_dir / 'metrics_fid.csv'} (3 generators; last generator_model_010.h5")
+    code, _, err = run(capsys, "fid", real, real, "--each")
+    assert code == 2 and "--each:" in err and "is not a run folder" in err

@@ -9,6 +9,7 @@ import argparse
 import glob
 import json
 import os
+import re
 import sys
 
 import numpy
@@ -26,6 +27,7 @@ examples:
   tinygan metrics is cifar10:test                      # the book's Listing 12.22 on the 10,000 test images
   tinygan metrics fid runs/dcgan_mnist mnist5k:test    # a DCGAN run's 1,000 samples vs 1,000 real digits
   tinygan metrics kid runs/a runs/b --features digits --subsets 50 --subset-size 500
+  tinygan metrics fid runs/dcgan_mnist mnist5k:test --each   # every checkpoint -> runs/dcgan_mnist/metrics_fid.csv
 """
 
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp")
@@ -54,6 +56,9 @@ def register(subparsers):
                         help="seed for generator sampling, the IS shuffle and KID subsets (default 1)")
     common.add_argument("--json", default=None, help="also write the numbers to this JSON file")
     common.add_argument("--no-progress", action="store_true", help="no progress bar")
+    common.add_argument("--each", action="store_true",
+                        help="score every generator checkpoint of the run folder PATH(_A) and write "
+                             "RUN/metrics_<metric>.csv (the metric over training)")
     ip = sub.add_parser("is", parents=[common], help="Inception Score (Listing 12.14: splits, mean and std)")
     ip.add_argument("path", help="images (see tinygan metrics -h)")
     ip.add_argument("--splits", type=int, default=10, help="n_split (default 10)")
@@ -90,26 +95,70 @@ def run(args):
 
 
 def _compute(args):
+    paths = [args.path] if args.metric == "is" else [args.path_a, args.path_b]
+    features = _FeatureMaker(args)
+    if args.each:
+        return _compute_each(args, paths, features)
+    sources = [load_source(p, args.n, args.seed) for p in paths]
+    outputs = [features.of(label if len(paths) > 1 else "images", data, description)
+               for label, (data, description) in zip("AB", sources)]
+    return _score(args, outputs, features.used, paths)
+
+
+class _FeatureMaker:
+    """Features (or probabilities) of each source, with one extractor built on first need."""
+
+    def __init__(self, args):
+        self.args, self.kind = args, "probs" if args.metric == "is" else "features"
+        self.extractor, self.notes = None, set()
+
+    @property
+    def used(self):
+        return self.extractor.label if self.extractor else "features given in the .npz"
+
+    def of(self, label, data, description):
+        args = self.args
+        print(f"{label}: {description}")
+        if data.ndim == 2:
+            return data.astype(numpy.float64)
+        self.extractor = self.extractor or make_extractor(args.features, self.kind, args.image_size, args.classifier)
+        note = self.extractor.channel_note(data)
+        if note and note not in self.notes:
+            print(note)
+            self.notes.add(note)
+        return self.extractor(data, batch_size=args.batch_size, progress=not args.no_progress,
+                              desc=f"{label} {self.extractor.label}")
+
+
+def _compute_each(args, paths, features):
+    """``--each``: the metric of every generator file of the run folder PATH(_A), in checkpoint order, also
+    written to ``RUN/metrics_<metric>.csv`` (the metric over training, from the checkpoints --eval-every saved)."""
+    run_dir = paths[0]
+    files = generator_files(run_dir) if os.path.isdir(run_dir) else []
+    if not files:
+        raise InputError(f"--each: {run_dir} is not a run folder with generator_model_*.h5 / model_*.h5 files")
+    reference = None
+    if len(paths) > 1:
+        data, description = load_source(paths[1], args.n, args.seed)
+        reference = features.of("B", data, description)
+    rows = []
+    for path in files:
+        data, description = _sample_generator(path, args.n or 1000, args.seed)
+        outputs = [features.of("A", data, description)] + ([reference] if reference is not None else [])
+        result = _score(args, outputs, features.used, [path] + paths[1:])
+        print(f"{os.path.basename(path)}: {result['line']}")
+        rows.append((os.path.basename(path), result["score"], result.get("std", "")))
+    csv_path = os.path.join(run_dir, f"metrics_{args.metric}.csv")
+    with open(csv_path, "w") as f:
+        f.write(f"generator,{args.metric},std\n" + "".join(f"{name},{v!r},{sd!r}\n" for name, v, sd in rows))
+    last = rows[-1]
+    return {"metric": args.metric, "features": features.used, "paths": paths, "each": rows,
+            "line": f"wrote {csv_path} ({len(rows)} generators; last {last[0]}: {args.metric.upper()} {last[1]:.4f})"}
+
+
+def _score(args, outputs, used, paths):
     from . import metrics
 
-    paths = [args.path] if args.metric == "is" else [args.path_a, args.path_b]
-    kind = "probs" if args.metric == "is" else "features"
-    sources = [load_source(p, args.n, args.seed) for p in paths]
-    extractor, notes = None, set()
-    outputs = []
-    for label, (data, description) in zip("AB", sources):
-        print(f"{label if len(paths) > 1 else 'images'}: {description}")
-        if data.ndim == 2:
-            outputs.append(data.astype(numpy.float64))
-            continue
-        extractor = extractor or make_extractor(args.features, kind, args.image_size, args.classifier)
-        note = extractor.channel_note(data)
-        if note and note not in notes:
-            print(note)
-            notes.add(note)
-        outputs.append(extractor(data, batch_size=args.batch_size, progress=not args.no_progress,
-                                 desc=f"{label if len(paths) > 1 else ''} {extractor.label}".strip()))
-    used = extractor.label if extractor else "features given in the .npz"
     result = {"metric": args.metric, "features": used, "paths": paths, "n": [len(o) for o in outputs]}
     if args.metric == "is":
         # shuffled before splitting, as Listing 12.22 shuffles CIFAR-10: a class-ordered set would give IS ~ 1
@@ -207,13 +256,19 @@ def _shape(data):
     return "x".join(str(d) for d in data.shape[1:])
 
 
-def _generator_in(folder):
-    from .gans.part1_cli import find_generator
+def generator_files(folder):
+    """The generator checkpoints of a run folder (``generator_model_NNN.h5``, ``model_NNN.h5``), by number."""
+    files = [f for p in ("generator_model_*.h5", "model_*.h5") for f in glob.glob(os.path.join(folder, p))]
 
-    patterns = ("generator_model_*.h5", "model_*.h5", "g_model_*.h5")
-    if any(glob.glob(os.path.join(folder, p)) for p in patterns):
-        return find_generator(folder)
-    return None
+    def key(f):
+        m = re.search(r"(\d+)\.h5$", f)
+        return (int(m.group(1)) if m else -1, os.path.getmtime(f))
+    return sorted(files, key=key)
+
+
+def _generator_in(folder):
+    files = generator_files(folder)
+    return files[-1] if files else None
 
 
 def _sample_generator(path, n, seed):
