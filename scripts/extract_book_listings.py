@@ -24,7 +24,9 @@ port (the only change to the code itself)
   * ``keras.`` -> ``tinygan.keras.``, ``from keras `` -> ``from tinygan.keras ``, ``import keras`` ->
     ``import tinygan.keras as keras``;
   * keras_contrib's ``InstanceNormalization`` import -> ``from tinygan.keras.layers import
-    InstanceNormalization``.
+    InstanceNormalization``;
+  * ``from skimage.transform import resize`` -> ``from tinygan.metrics import resize`` (scikit-image is not a
+    tinygan dependency; the book calls it only as ``resize(image, shape, 0)``, nearest neighbour).
 
 Expected outputs are the book's printed output listing for the same program (blank lines dropped,
 each line stripped; the dump lost runs of spaces, so the tests compare lines with whitespace
@@ -48,6 +50,7 @@ S4 = "004_46a133c1757b1aeb.txt"
 # where the code begins, where the paragraph above it fools the prose detector.
 # ``levels``: {book line: indent level of that line} where the automatic re-indent needs a decision.
 # ``joins``: book lines that continue the previous line (a wrapped comment).
+# ``output_starts``: the first printed word, where the output begins with words rather than numbers.
 LISTINGS = [
     # ---- chapter 2: functional-API models with summaries
     dict(name="ch02_mlp_functional", listing="2.21", output="2.22"),
@@ -82,6 +85,11 @@ LISTINGS = [
     dict(name="ch08_discriminator", listing="8.6", output="8.7"),
     dict(name="ch08_generator", listing="8.20", output="8.21"),
     dict(name="ch08_composite", listing="8.26", output="8.27"),
+    # ---- chapters 12-13: Inception Score and FID with Keras's InceptionV3 (complete programs)
+    dict(name="ch12_inception_score", listing="12.16", output="12.17", output_starts="loaded"),
+    dict(name="ch12_inception_score_cifar10", listing="12.22", output="12.23", output_starts="loaded"),
+    dict(name="ch13_fid_random_images", listing="13.15", output="13.16", output_starts="Prepared"),
+    dict(name="ch13_fid_cifar10", listing="13.19", output="13.20", output_starts="Loaded"),
     # ---- chapters 15-17: complete programs (the tests run their definitions)
     dict(name="ch15_lsgan", listing="15.11", output=None),
     dict(name="ch16_wgan", listing="16.22", output=None),
@@ -101,6 +109,10 @@ LISTINGS = [
 # {listing: {book line: indent level from that line on}}. Each was checked against the program's logic
 # (e.g. 16.22: the critic's history is appended once per step, after the n_critic loop).
 LEVELS = {
+    "12.16": {16197: 1},
+    "12.22": {16361: 1, 16427: 1},
+    "13.15": {17082: 1, 17115: 1},
+    "13.19": {17260: 1, 17294: 1},
     "15.11": {18562: 1, 18660: 1, 18663: 0},
     "16.22": {19921: 0, 20156: 1, 20242: 2, 20271: 1, 20275: 0},
     "17.15": {21393: 1, 21397: 0},
@@ -167,16 +179,16 @@ def code_range(lines, cap):
 _OUTPUT_START = re.compile(r"^(_{10,}|={10,}|\[|\(\d|-?\d)")
 
 
-def output_range(lines, code_cap, out_cap):
+def output_range(lines, code_cap, out_cap, starts=None):
     """(first, last) of the printed output between the program's caption and the output caption:
-    from the first line that looks like output (a summary rule, an array, a tuple or a number) to the
-    last line that is not prose."""
+    from the first line that looks like output (a summary rule, an array, a tuple or a number; or, where
+    the program prints words first, a line beginning with ``starts``) to the last line that is not prose."""
     first = last = None
     for i in range(code_cap + 1, out_cap):
         s = lines[i].strip()
         if not s or is_prose(s) or s.startswith("Note:"):
             continue
-        if first is None and not _OUTPUT_START.match(s):
+        if first is None and not (_OUTPUT_START.match(s) or (starts and s.startswith(starts))):
             continue
         if first is None:
             first = i
@@ -263,13 +275,15 @@ def recover(lines, first, last, number):
 
 
 def port(source):
-    """The import substitution: keras -> tinygan.keras, keras_contrib's InstanceNormalization."""
+    """The import substitution: keras -> tinygan.keras, keras_contrib's InstanceNormalization, skimage's resize."""
     lines = []
     for line in source.split("\n"):
         stripped = line.lstrip()
         indent = line[: len(line) - len(stripped)]
         if re.match(r"from keras_contrib\.layers(\.normalization(\.instancenormalization)?)? import InstanceNormalization$", stripped):
             stripped = "from tinygan.keras.layers import InstanceNormalization"
+        elif stripped == "from skimage.transform import resize":
+            stripped = "from tinygan.metrics import resize"
         elif stripped.startswith("from keras ") or stripped.startswith("from keras."):
             stripped = "from tinygan.keras" + stripped[len("from keras"):]
         elif stripped == "import keras":
@@ -290,7 +304,7 @@ def expected_output(book, s4, entry, code_cap):
         source = {"seed": S4, "lines": [a, b]}
     else:
         out_cap = find_caption(book, spec, code_cap + 1)
-        a, b = output_range(book, code_cap, out_cap)
+        a, b = output_range(book, code_cap, out_cap, entry.get("output_starts"))
         text = [ln.strip() for ln in book[a:b + 1]]
         text = [t for t in text if t and not _FOOTNOTE_URL.match(t) and not _RUNNING_HEAD.match(t)]
         source = {"seed": BOOK, "listing": spec, "lines": [a + 1, b + 1]}

@@ -86,3 +86,48 @@ def test_bad_arguments_raise_op_error(call, words):
         call()
     for word in words:
         assert word in str(info.value)
+
+
+def avg_pool_loops(x, k, s, pads):
+    """Each window's mean over its real pixels only (TensorFlow leaves 'same' padding out of the count)."""
+    (t, b, l, r) = pads
+    xp = np.pad(x, ((0, 0), (t, b), (l, r), (0, 0)))
+    real = np.pad(np.ones(x.shape[1:3]), ((t, b), (l, r)))
+    oh, ow = (xp.shape[1] - k[0]) // s[0] + 1, (xp.shape[2] - k[1]) // s[1] + 1
+    win = lambda a, i, j: a[..., i * s[0]:i * s[0] + k[0], j * s[1]:j * s[1] + k[1]]  # noqa: E731
+    return np.array([[win(xp.transpose(0, 3, 1, 2), i, j).sum(axis=(2, 3)) / win(real, i, j).sum()
+                      for j in range(ow)] for i in range(oh)]).transpose(2, 0, 1, 3)
+
+
+@pytest.mark.parametrize("h, w, k, s, padding, out_hw, pads", [
+    (7, 6, (2, 2), None, "valid", (3, 3), (0, 0, 0, 0)),
+    (6, 7, (3, 2), (2, 1), "valid", (2, 6), (0, 0, 0, 0)),
+    (5, 6, (2, 2), None, "same", (3, 3), (0, 1, 0, 0)),
+    (5, 5, (3, 3), (1, 1), "same", (5, 5), (1, 1, 1, 1)),  # Inception v3's branch pool
+])
+def test_avg_pool2d_forward_matches_loops(h, w, k, s, padding, out_hw, pads):
+    x = rng.standard_normal((2, h, w, 3))
+    y = ops.avg_pool2d(x, k, s, padding)
+    assert y.shape == (2, *out_hw, 3)
+    np.testing.assert_allclose(y.numpy(), avg_pool_loops(x, k, s or k, pads), rtol=1e-12)
+
+
+def test_avg_pool2d_same_padding_keeps_a_constant_image_constant():
+    """A corner window of 3x3 'same' covers 4 real pixels: it averages those 4, not 4 and 5 zeros."""
+    y = ops.avg_pool2d(np.full((1, 4, 4, 2), 3.0, np.float32), (3, 3), (1, 1), "same").numpy()
+    assert y.dtype == np.float32
+    np.testing.assert_array_equal(y, 3.0)
+
+
+@pytest.mark.parametrize("k, s, padding", [((2, 2), None, "valid"), ((3, 3), (1, 1), "same"), ((3, 2), (2, 1), "same")])
+def test_avg_pool2d_gradcheck_first_and_second_order(k, s, padding):
+    x = rng.standard_normal((2, 5, 5, 3))
+    tg.gradcheck(lambda x: ops.avg_pool2d(x, k, s, padding), [x])
+    tg.gradcheck(lambda x: tg.grad(_square_sum(ops.avg_pool2d(x, k, s, padding)), x, create_graph=True), [x])
+
+
+def test_avg_pool2d_bad_input_names_the_op():
+    with pytest.raises(OpError, match="avg_pool2d: x must be 4-D"):
+        ops.avg_pool2d(np.zeros((4, 4, 3)))
+    with pytest.raises(OpError, match="avg_pool2d: window 3x3 is bigger"):
+        ops.avg_pool2d(np.zeros((1, 2, 2, 1)), (3, 3))

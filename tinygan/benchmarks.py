@@ -973,7 +973,7 @@ def select_cases(which="all", quick=False, pattern=None):
     if which in ("ops", "all"):
         cases += op_cases(quick)
     if which in ("models", "all"):
-        cases += model_cases(quick)
+        cases += model_cases(quick) + [importlib.import_module("tinygan.bench_inception").case(quick)]
     if pattern:
         cases = [c for c in cases if pattern.lower() in c.name.lower()]
     return cases

@@ -15,6 +15,7 @@ COMMAND_MODULES = [
     "tinygan.gans.pix2pix_cli",
     "tinygan.gans.part1_cli",
     "tinygan.bench_cli",
+    "tinygan.metrics_cli",
 ]
 
 

@@ -1,7 +1,7 @@
 """tinygan.keras: the Keras 2 API the book's programs use, on tinygan's engine.
 
 Replace ``keras`` with ``tinygan.keras`` in the imports (``from tinygan.keras.layers import Dense``).
-The engine pieces load here; utils, datasets, preprocessing and callbacks load on first use.
+The engine pieces load here; utils, datasets, preprocessing, callbacks and applications load on first use.
 ``__version__`` is what the book's environment check prints (its appendix shows Keras 2.3.0); the
 behaviour (summaries, trainable snapshots, BatchNorm) is that of Keras 2.2.4, which produced the
 book's outputs.
@@ -13,7 +13,7 @@ from .engine import Input, Model, Sequential
 
 __version__ = "2.3.0"
 
-_LAZY = ("callbacks", "datasets", "preprocessing", "utils")
+_LAZY = ("applications", "callbacks", "datasets", "preprocessing", "utils")
 
 
 def __getattr__(name):

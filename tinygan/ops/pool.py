@@ -1,4 +1,4 @@
-"""Max pooling and upsampling (NHWC), Keras 2.2 semantics.
+"""Max and average pooling and upsampling (NHWC), Keras 2.2 semantics.
 
 Each op is a linear map once its data-dependent choice is fixed (which tap is the max), so each
 comes as a pair of Functions that are one another's transpose; that gives gradients of any order.
@@ -9,7 +9,7 @@ from .. import backend
 from ..autograd.tensor import Function, OpError, as_tensor
 from .conv import int_pair, window_out_hw, window_pads
 
-__all__ = ["max_pool2d", "upsample_nearest", "upsample_bilinear"]
+__all__ = ["max_pool2d", "avg_pool2d", "upsample_nearest", "upsample_bilinear"]
 
 
 def _check_nhwc(op, x):
@@ -80,18 +80,74 @@ class MaxPool2D(PoolPick):
         return best
 
 
+def _window(op, x, pool_size, strides, padding):
+    """(x as a Tensor, ksize, strides, pads, out_hw) of a pooling window, checked: strides default to pool_size."""
+    x = as_tensor(x)
+    _check_nhwc(op, x)
+    ksize = int_pair(op, "pool_size", pool_size)
+    strides = int_pair(op, "strides", ksize if strides is None else strides)
+    if not isinstance(padding, str):
+        raise OpError(f"{op}: padding must be 'valid' or 'same', got {padding!r}; "
+                      "zero-pad explicitly with ops.pad first if you need more")
+    pads = window_pads(op, x.shape, ksize, strides, padding)
+    return x, ksize, strides, pads, window_out_hw(x.shape, ksize, strides, pads)
+
+
 def max_pool2d(x, pool_size=(2, 2), strides=None, padding="valid"):
     """Keras MaxPooling2D: strides default to pool_size; 'valid' floors (61 -> 30), 'same' gives ceil(n/s)."""
-    x = as_tensor(x)
-    _check_nhwc("max_pool2d", x)
-    ksize = int_pair("max_pool2d", "pool_size", pool_size)
-    strides = int_pair("max_pool2d", "strides", ksize if strides is None else strides)
-    if not isinstance(padding, str):
-        raise OpError(f"max_pool2d: padding must be 'valid' or 'same', got {padding!r}; "
-                      "zero-pad explicitly with ops.pad first if you need more")
-    pads = window_pads("max_pool2d", x.shape, ksize, strides, padding)
-    out_hw = window_out_hw(x.shape, ksize, strides, pads)
+    x, ksize, strides, pads, out_hw = _window("max_pool2d", x, pool_size, strides, padding)
     return MaxPool2D.apply(x, ksize=ksize, strides=strides, pads=pads, out_hw=out_hw)
+
+
+# ---- average pooling -------------------------------------------------------------------------------
+
+def _inverse_counts(x_shape, ksize, strides, pads, out_hw, dtype):
+    """(1, OH, OW, 1): 1 / the number of real (unpadded) pixels under each window, TensorFlow's divisor."""
+    mod, (_, h, w, _) = backend.xp(), x_shape
+    ones = _padded(mod.ones((1, h, w, 1), dtype), pads, 0)
+    counts = sum(view for _, view in _tap_views(ones, ksize, strides, out_hw))
+    return 1 / counts
+
+
+class AvgPool(Function):
+    """y = the mean of each window's real pixels (padding is left out of the count, as in TensorFlow)."""
+
+    def forward(self, x):
+        taps = _tap_views(_padded(x, self.pads, 0), self.ksize, self.strides, self.inv_counts.shape[1:3])
+        total = None
+        for _, view in taps:
+            if total is None:
+                total = view.copy()
+            else:
+                total += view
+        return total * self.inv_counts
+
+    def backward(self, g):
+        return AvgPoolSpread.apply(g, ksize=self.ksize, strides=self.strides, pads=self.pads,
+                                   inv_counts=self.inv_counts, x_shape=self.inputs[0].shape)
+
+
+class AvgPoolSpread(Function):
+    """The transpose of AvgPool: each output gradient, divided by its count, goes to every pixel of its window."""
+
+    def forward(self, g):
+        (n, h, w, c), (top, bottom, left, right) = self.x_shape, self.pads
+        gx = backend.xp().zeros((n, h + top + bottom, w + left + right, c), g.dtype)
+        share = g * self.inv_counts
+        for _, view in _tap_views(gx, self.ksize, self.strides, g.shape[1:3]):
+            view += share
+        return gx[:, top:top + h, left:left + w]
+
+    def backward(self, gg):
+        return AvgPool.apply(gg, ksize=self.ksize, strides=self.strides, pads=self.pads, inv_counts=self.inv_counts)
+
+
+def avg_pool2d(x, pool_size=(2, 2), strides=None, padding="valid"):
+    """Keras AveragePooling2D: strides default to pool_size; with 'same' the border windows average only
+    their real pixels (TensorFlow's divisor), so a constant image stays constant."""
+    x, ksize, strides, pads, out_hw = _window("avg_pool2d", x, pool_size, strides, padding)
+    inv_counts = _inverse_counts(x.shape, ksize, strides, pads, out_hw, x.dtype)
+    return AvgPool.apply(x, ksize=ksize, strides=strides, pads=pads, inv_counts=inv_counts)
 
 
 # ---- nearest upsampling -----------------------------------------------------------------------------

@@ -19,6 +19,9 @@ CHECKSUMS = {
     "t10k-images-idx3-ubyte.gz": "bef4ecab320f06d8554ea6380940ec79",
     "t10k-labels-idx1-ubyte.gz": "bb300cfdad3c16e7a12a480ee83cd310",
     "cifar-10-python.tar.gz": "c58f30108f718f92721af3b95e74349a",
+    # keras.applications weights (Keras's own md5s; cached in ~/.keras/models)
+    "inception_v3_weights_tf_dim_ordering_tf_kernels.h5": "9a0d58056eeedaa3f26cb7ebd46da564",
+    "inception_v3_weights_tf_dim_ordering_tf_kernels_notop.h5": "bcbd6486424b2319ff4ef7d526e38f63",
 }
 
 TIMEOUT_S = 60
@@ -32,13 +35,17 @@ class ChecksumError(ValueError):
     """A downloaded file does not have the official checksum."""
 
 
-def cache_dir():
-    if os.environ.get("TINYGAN_DATA"):
-        return os.path.expanduser(os.environ["TINYGAN_DATA"])
+def keras_home():
     home = os.path.expanduser(os.environ.get("KERAS_HOME") or os.path.join("~", ".keras"))
     if os.path.isdir(home) and not os.access(home, os.W_OK):
         home = os.path.join(tempfile.gettempdir(), ".keras")  # Keras' fallback for a read-only home
-    return os.path.join(home, "datasets")
+    return home
+
+
+def cache_dir():
+    if os.environ.get("TINYGAN_DATA"):
+        return os.path.expanduser(os.environ["TINYGAN_DATA"])
+    return os.path.join(keras_home(), "datasets")
 
 
 def _hasher(name):
@@ -54,9 +61,10 @@ def file_hash(path):
     return digest.hexdigest()
 
 
-def fetch(names, origin, subdir=""):
-    """Local paths of the official files ``names`` (downloaded from ``origin`` + name when missing)."""
-    directory = os.path.join(cache_dir(), subdir)
+def fetch(names, origin, subdir="", directory=None):
+    """Local paths of the official files ``names`` (downloaded from ``origin`` + name when missing) in
+    ``directory`` (default: the dataset cache's ``subdir``)."""
+    directory = directory or os.path.join(cache_dir(), subdir)
     base = os.environ.get("TINYGAN_DATASETS_URL") or origin
     base = base if base.endswith("/") else base + "/"
     paths = []
