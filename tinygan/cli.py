@@ -1,7 +1,8 @@
 """The ``tinygan`` command: one sub-command group per application module.
 
 Each module listed in ``COMMAND_MODULES`` exposes ``register(subparsers)``, which adds its own
-sub-command(s) and sets ``func`` on them; this file only dispatches.
+sub-command(s) and sets ``func`` on them; this file only dispatches. ``--device`` is accepted before the command
+and on every sub-command (``tinygan dcgan train --device cuda``), the later one winning.
 """
 import argparse
 import importlib
@@ -12,12 +13,13 @@ COMMAND_MODULES = [
     "tinygan.gans.part1_cli",
     "tinygan.bench_cli",
 ]
+DEVICE_HELP = "cpu (default) or cuda; also TINYGAN_DEVICE"
 
 
 def build_parser():
     parser = argparse.ArgumentParser(prog="tinygan", description="Train and use the GANs of 'Generative Adversarial "
                                      "Networks with Python' on the tinygan engine.")
-    parser.add_argument("--device", default=None, help="cpu (default) or cuda; also TINYGAN_DEVICE")
+    parser.add_argument("--device", default=None, help=DEVICE_HELP)
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     for name in COMMAND_MODULES:
         try:
@@ -27,7 +29,20 @@ def build_parser():
                 raise
             continue
         module.register(sub)
+    _add_device_to_subcommands(parser)
     return parser
+
+
+def _add_device_to_subcommands(parser):
+    """Give every leaf sub-command its own ``--device`` (unless it has one); SUPPRESS keeps the value given
+    before the command when it is not repeated after it."""
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            for child in action.choices.values():
+                _add_device_to_subcommands(child)
+            return
+    if "--device" not in parser._option_string_actions:
+        parser.add_argument("--device", default=argparse.SUPPRESS, help=DEVICE_HELP)
 
 
 def main(argv=None):
