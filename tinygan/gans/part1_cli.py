@@ -323,8 +323,9 @@ def _write_json(path, data):
 
 # -------------------------------------------------------------------------------------------------- commands
 def _stop_code(res):
-    """Exit status of a training command: 3 when it stopped at a NaN loss."""
-    return 3 if res.get("stopped") == "nan" else 0
+    """Exit status of a training command: 3 when it stopped at a NaN loss, 130 when Ctrl-C/SIGTERM stopped it
+    (as `pix2pix train`), else 0."""
+    return {"nan": 3, "interrupt": 130}.get(res.get("stopped"), 0)
 
 
 def _on_nan(args):

@@ -28,6 +28,7 @@ import csv
 import time
 import dataclasses
 import os
+import sys
 import warnings
 
 import numpy as np
@@ -570,7 +571,11 @@ class TrainingSession:
         bad = first_nonfinite(values)
         if bad and self.on_nan == "stop":
             self.stopped = "nan"
-            self.write(nan_stop_message(step, bad, self._last_ckpt))
+            message = nan_stop_message(step, bad, self._last_ckpt)
+            if self.log:
+                self.write(message)
+            else:  # said even when quiet
+                print(message, file=sys.stderr)
             return False
         if self.monitor is not None:
             for f in self.monitor.update(**{k: values.get(k) for k in self.fields}):
