@@ -3,6 +3,7 @@ a run, refuses an --out that is a file; --overwrite leaves nothing of the old ru
 paths are stored absolute and --data/--dataset may point at moved data on resume (same shape only)."""
 import os
 import shutil
+import time
 
 import numpy as np
 import pytest
@@ -64,12 +65,16 @@ def test_stale_temporaries_are_removed_on_the_next_start(tmp_path, capsys):
     dead = 2 ** 22 + 12345  # above pid_max on most systems: no such process
     for name in (f".checkpoint.npz.tmp-{dead}", f".index.html.tmp-{dead}"):
         (out / name).write_bytes(b"x" * 1000)
+    for name in (".tmp-k2j4_x9a.zip", "losses.png.tmp.png"):  # the model writer's and the loss plot's, an hour old
+        (out / name).write_bytes(b"x")
+        os.utime(out / name, (time.time() - 3600,) * 2)
     alive = out / f".checkpoint.npz.tmp-{os.getppid()}"  # a live writer's file is left alone
     alive.write_bytes(b"x")
+    (out / ".tmp-fresh.zip").write_bytes(b"x")  # and so is a model being written right now
     capsys.readouterr()
     assert main(GAN1D[:2] + ["--iterations", "6", "--out", str(out), "--resume", "--no-progress", "--quiet"]) == 0
-    assert "Removed 2 unfinished temporary file(s)" in capsys.readouterr().out
-    assert sorted(n for n in os.listdir(out) if ".tmp-" in n) == [alive.name]
+    assert "Removed 4 unfinished temporary file(s)" in capsys.readouterr().out
+    assert sorted(n for n in os.listdir(out) if ".tmp" in n) == [alive.name, ".tmp-fresh.zip"]
 
 
 def test_prepare_removes_stale_temporaries_and_writes_atomically(tmp_path, capsys):

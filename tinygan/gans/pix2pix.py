@@ -467,7 +467,8 @@ def train(d_model, g_model, gan_model, dataset, n_epochs=100, n_batch=1, *, summ
         timing = {"step": f"{step} of {n_steps}", "epoch": "%.2f" % (step / bat_per_epo),
                   "seconds (this session)": round(seconds, 1),
                   "steps/s": round(done / seconds, 2) if done and seconds > 0 else "-"}
-        metrics = {"validation L1 (latest)": val_l1 if val_l1 is not None else "-"}
+        metrics = {"validation L1 (latest)": val_l1 if val_l1 is not None else "-",
+                   **(extra or {}).get("baselines", {})}
         if history:
             metrics.update({k: history[-1][k] for k in ("d1", "d2", "g", "g_l1")})
         write_run_page(out_dir, "tinygan pix2pix", options=(extra or {}).get("settings") or extra,

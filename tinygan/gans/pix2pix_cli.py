@@ -256,6 +256,8 @@ def plot_dataset(npz, png, n_samples=3):
 MODEL_SETTINGS = ("data", "val_data", "direction", "size", "ngf", "ndf", "lr", "beta1", "l1_weight", "freeze",
                   "batch_size", "seed", "demo")
 SCHEDULE_SETTINGS = ("epochs", "max_steps", "save_every", "checkpoint_every", "log_every")
+BASELINES = {"val_l1_untrained": "validation L1, untrained generator", "val_l1_identity": "validation L1, identity "
+             "(the input as output)", "val_l1_constant": "validation L1, best constant image"}  # on the run page
 
 
 def _load_pairs(path, direction, size, log=print):
@@ -398,7 +400,8 @@ def _train(args):
                    summary_every=s["save_every"], out_dir=out, val_dataset=val, val_images=args.val_images,
                    log_every=s["log_every"], progress=not args.no_progress,
                    checkpoint_every=s["checkpoint_every"] or None, resume_from=resume_from,
-                   max_steps=s["max_steps"], extra={"settings": s},
+                   max_steps=s["max_steps"], extra={"settings": s, "baselines": {
+                       label: metrics[k] for k, label in BASELINES.items() if k in metrics}},
                    on_nan="continue" if args.continue_on_nan else "stop")
     seconds = time.time() - t0
     metrics.update({"step": result["step"], "n_steps": result["n_steps"], "interrupted": result["interrupted"],

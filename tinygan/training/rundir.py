@@ -7,11 +7,14 @@
   ``--overwrite`` is given, and then that run's files (checkpoint, models, figures, logs) are deleted first, so
   nothing of the old run (an old ``model_*.h5`` say) is later taken for the new one;
 * ``--resume`` without a checkpoint there is refused (it never silently starts a fresh run);
-* ``*.tmp-PID`` files left by a process killed while saving (a checkpoint, a prepared dataset) are removed.
+* ``*.tmp-PID`` files left by a process killed while saving (a checkpoint, a prepared dataset, the run page) are
+  removed, and so are the temporaries without a PID in their names (the model writer's ``.tmp-XXXXXXXX.zip``,
+  the loss plot's ``losses.png.tmp.png``) once they are a minute old.
 """
 import glob
 import os
 import re
+import time
 
 from .guards import InputError
 
@@ -20,6 +23,8 @@ CHECKPOINT = "checkpoint.npz"
 RUN_FILES = ("checkpoint.npz", "*.h5", "*.png", "losses.csv", "history.csv", "metrics.json", "run.json",
              "index.html")
 _TMP = re.compile(r"\.tmp-(\d+)(\.[A-Za-z0-9]+)?$")
+_UNNAMED_TMP = re.compile(r"^\.tmp-\w+\.zip$|\.tmp\.png$")  # model.save's mkstemp names; plot_losses
+UNNAMED_TMP_AGE_S = 60
 
 
 def _alive(pid):
@@ -35,20 +40,27 @@ def _alive(pid):
 
 
 def remove_stale_temporaries(folder):
-    """Delete the ``*.tmp-PID`` files in ``folder`` whose writer process is gone; returns their paths."""
+    """Delete the ``*.tmp-PID`` files in ``folder`` whose writer process is gone (and the temporaries without a
+    PID a minute old); returns their paths."""
     removed = []
     if not os.path.isdir(folder):
         return removed
     for name in os.listdir(folder):
-        m = _TMP.search(name)
         path = os.path.join(folder, name)
-        if m and os.path.isfile(path) and not _alive(int(m.group(1))):
+        if os.path.isfile(path) and _stale(name, path):
             try:
                 os.remove(path)
                 removed.append(path)
             except OSError:
                 pass
     return removed
+
+
+def _stale(name, path):
+    m = _TMP.search(name)
+    if m:
+        return not _alive(int(m.group(1)))
+    return bool(_UNNAMED_TMP.search(name)) and time.time() - os.path.getmtime(path) > UNNAMED_TMP_AGE_S
 
 
 def check_out_path(out, option="--out"):

@@ -25,7 +25,7 @@ def _image_groups(out_dir):
     ``kind`` is the file name with its last number replaced by ``N`` (``plot_NNNNNN.png``...)."""
     groups = {}
     for name in os.listdir(out_dir):
-        if not name.lower().endswith(".png") or name in LOSS_PLOTS or name.startswith("."):
+        if not name.lower().endswith(".png") or name in LOSS_PLOTS or name.startswith(".") or ".tmp" in name:
             continue
         m = _NUMBER.search(name)
         step = int(m.group(1)) if m else -1
