@@ -2,7 +2,8 @@
 import numpy as np
 import pytest
 
-pytest.importorskip("tensorboard", reason="the tensorboard extra is not installed (pip install \"tinygan[tensorboard]\")")
+pytest.importorskip("tensorboard", reason="the tensorboard extra is not installed "
+                    "(pip install \"tinygan[tensorboard]\")")
 
 from tensorboard.backend.event_processing.event_accumulator import EventAccumulator  # noqa: E402
 

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from tinygan.gans.pix2pix_data import load_images, load_real_samples
+from tinygan.gans.pix2pix_data import load_real_samples
 from tinygan.training import guards
 
 from robust_helpers import PIX2PIX_SMALL, SIZE, fails_cleanly, toy_pairs_uint8

@@ -173,7 +173,8 @@ def register(subparsers):
                     help="which chapter's models (default: from the dataset's image shape)")
     tp.add_argument("--epochs", type=positive_int, default=None, help="epochs (default: the book's, 100 for MNIST and "
                     "faces, 200 for CIFAR-10)")
-    tp.add_argument("--batch-size", type=int_at_least(2), default=None, help="batch size (default: the book's, 256 for MNIST, "
+    tp.add_argument("--batch-size", type=int_at_least(2), default=None,
+                    help="batch size (default: the book's, 256 for MNIST, "
                     "128 otherwise)")
     tp.add_argument("--latent-dim", type=positive_int, default=100, help="latent dimensions (default 100)")
     tp.add_argument("--eval-every", type=positive_int, default=10, help="epochs between summaries (default 10)")

@@ -123,24 +123,28 @@ def register(subparsers):
                    "BtoA: arr_1 -> arr_0 (the book's map -> satellite run)")
     g.add_argument("--size", type=positive_int, default=None, help="image side when --data is a folder (default 256)")
     g = tp.add_argument_group("model and optimizer")
-    g.add_argument("--ngf", type=positive_int, default=None, help="generator filters in the first layer; the U-Net doubles "
+    g.add_argument("--ngf", type=positive_int, default=None,
+                   help="generator filters in the first layer; the U-Net doubles "
                    "them up to 8x (64 = the book; default 64 with --data, %d for the demo)" % DEMO["ngf"])
     g.add_argument("--ndf", type=positive_int, default=None, help="discriminator filters in the first layer (64 = the "
                    "book's C64-C128-C256-C512; default 64 with --data, %d for the demo)" % DEMO["ndf"])
     g.add_argument("--lr", type=positive_float, default=None, help="Adam learning rate of both models (default 0.0002)")
     g.add_argument("--beta1", type=fraction, default=None, help="Adam beta_1 (default 0.5)")
-    g.add_argument("--l1-weight", type=non_negative_float, default=None, help="weight of the L1 term in the generator loss "
+    g.add_argument("--l1-weight", type=non_negative_float, default=None,
+                   help="weight of the L1 term in the generator loss "
                    "(lambda, default 100)")
     g.add_argument("--freeze", choices=["model", "layers_except_bn"], default=None, help="how the discriminator is "
                    "frozen inside the composite: 'model' (default) is the book's d_model.trainable = False; "
                    "'layers_except_bn' is the 2021 revision's rule (its BatchNorm layers stay trainable)")
     g = tp.add_argument_group("schedule")
-    g.add_argument("--epochs", type=positive_int, default=None, help="epochs of len(data)/batch-size steps each (default "
+    g.add_argument("--epochs", type=positive_int, default=None,
+                   help="epochs of len(data)/batch-size steps each (default "
                    "100 with --data, the book's; %d for the demo)" % DEMO["epochs"])
     g.add_argument("--batch-size", type=positive_int, default=None, help="pairs per step (default 1, the book's)")
     g.add_argument("--max-steps", type=positive_int, default=None, help="stop after this many steps in total (default: "
                    "epochs x steps per epoch)")
-    g.add_argument("--seed", type=non_negative_int, default=None, help="random seed of weights, dropout and batch choice "
+    g.add_argument("--seed", type=non_negative_int, default=None,
+                   help="random seed of weights, dropout and batch choice "
                    "(default 1); if the discriminator loss sits at zero, restart with another seed")
     g = tp.add_argument_group("output")
     g.add_argument("--out", default=None, help="run folder (default runs/pix2pix; a new runs/pix2pix_N if it is "
@@ -148,9 +152,11 @@ def register(subparsers):
     g.add_argument("--save-every", type=positive_float, default=None, help="epochs between the book's summaries (plot "
                    "+ generator model + validation L1 + checkpoint; default 10 with --data, %g for the demo)"
                    % DEMO["save_every"])
-    g.add_argument("--checkpoint-every", type=non_negative_int, default=None, help="steps between extra checkpoints, besides "
+    g.add_argument("--checkpoint-every", type=non_negative_int, default=None,
+                   help="steps between extra checkpoints, besides "
                    "the one at each summary (default %d; 0: only at summaries)" % BOOK["checkpoint_every"])
-    g.add_argument("--log-every", type=non_negative_int, default=None, help="print the book's line '>step, d1[..] d2[..] "
+    g.add_argument("--log-every", type=non_negative_int, default=None,
+                   help="print the book's line '>step, d1[..] d2[..] "
                    "g[..]' every N steps (default 1 with --data, as the book; %d for the demo; 0: never)"
                    % DEMO["log_every"])
     g.add_argument("--val-images", type=positive_int, default=64, help="validation pairs used for the validation L1 "
@@ -301,7 +307,8 @@ def _settings(args):
     """The run's settings: explicit options, else the demo's or the book's defaults."""
     demo = args.data is None
     d = DEMO if demo else BOOK
-    s = {"demo": demo, "data": _absolute(args.data), "val_data": _absolute(args.val_data), "direction": args.direction or "AtoB",
+    s = {"demo": demo, "data": _absolute(args.data), "val_data": _absolute(args.val_data),
+         "direction": args.direction or "AtoB",
          "size": args.size, "ngf": args.ngf or d["ngf"], "ndf": args.ndf or d["ndf"],
          "lr": args.lr if args.lr is not None else 0.0002, "beta1": args.beta1 if args.beta1 is not None else 0.5,
          "l1_weight": args.l1_weight if args.l1_weight is not None else 100.0, "freeze": args.freeze or "model",
