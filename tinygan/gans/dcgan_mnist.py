@@ -270,14 +270,15 @@ def summarize_performance_with(real_samples, plot, epoch, g_model, d_model, data
 # train the generator and discriminator
 def train(g_model, d_model, gan_model, dataset, latent_dim, n_epochs=100, n_batch=256, *, eval_every=10,
           eval_samples=100, out_dir=".", max_steps=None, max_seconds=None, resume=None, checkpoint_every=None,
-          progress=False, log=print, log_every=1, monitor=True):
+          progress=False, log=print, log_every=1, monitor=True, on_nan="stop"):
     """Listing 7.31/7.37, with keyword-only extras:
 
     ``eval_every`` epochs between summaries (10) and ``eval_samples`` images in each (100); ``out_dir``; budgets
     ``max_steps`` (batches) and ``max_seconds`` (when a budget ends the run mid-epoch, a last summary is written
     for the epoch in progress); ``resume`` (checkpoint path, or True for ``out_dir/checkpoint.npz``);
     ``checkpoint_every`` batches; ``progress`` bar;
-    ``log`` (None: silent) and ``log_every`` (print every n-th batch line); ``monitor`` (failure detectors).
+    ``log`` (None: silent) and ``log_every`` (print every n-th batch line); ``monitor`` (failure detectors);
+    ``on_nan`` ('stop' at the first NaN loss, or 'continue').
     Returns the :class:`~tinygan.training.diagnostics.TrainingSession` result dict.
     """
     from tinygan.training.diagnostics import TrainingSession
@@ -289,7 +290,7 @@ def train(g_model, d_model, gan_model, dataset, latent_dim, n_epochs=100, n_batc
     run = TrainingSession(models, bat_per_epo * n_epochs, out_dir=out_dir, fields=("d", "g", "a"),
                           desc="dcgan-mnist", resume=resume, checkpoint_every=checkpoint_every,
                           max_steps=max_steps, max_seconds=max_seconds, progress=progress, log=log, monitor=monitor,
-                          extra={"chapter": 7, "latent_dim": latent_dim, "n_batch": n_batch, "n_epochs": n_epochs})
+                          on_nan=on_nan, extra={"chapter": 7, "latent_dim": latent_dim, "n_batch": n_batch, "n_epochs": n_epochs})
     last_eval = None
     with run:
         # manually enumerate epochs and batches (as one step counter, so a run can resume mid-epoch)
@@ -449,7 +450,8 @@ def summarize_performance_ch10(step, g_model, latent_dim, n_samples=100, folder=
 
 
 def train_ch10(config="baseline", n_epochs=10, n_batch=128, dataset=None, out_dir=".", source="mnist5k",
-               max_steps=None, max_seconds=None, resume=None, progress=False, log=print, monitor=True):
+               max_steps=None, max_seconds=None, resume=None, progress=False, log=print, monitor=True,
+               on_nan="stop"):
     """Chapter 10's runs (Listings 10.10-10.21): ``config`` is ``'baseline'``, ``'collapse'`` (latent_dim 1),
     ``'convergence'`` (one combined real+fake D batch) or ``'opt'`` (default Adam for D and the composite).
 
@@ -482,7 +484,7 @@ def train_ch10(config="baseline", n_epochs=10, n_batch=128, dataset=None, out_di
     models = {"d_model": d_model, "g_model": g_model, "gan_model": gan_model}
     run = TrainingSession(models, n_steps, out_dir=folder, fields=fields, desc=f"ch10-{config}", resume=resume,
                           max_steps=max_steps, max_seconds=max_seconds, progress=progress, log=log,
-                          monitor=monitor, extra={"chapter": 10, "config": config, "latent_dim": latent_dim})
+                          monitor=monitor, on_nan=on_nan, extra={"chapter": 10, "config": config, "latent_dim": latent_dim})
     with run:
         # manually enumerate epochs
         for i in range(run.start, run.end):

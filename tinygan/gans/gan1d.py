@@ -191,12 +191,13 @@ def summarize_performance(epoch, generator, discriminator, latent_dim, n=100, ou
 # train the generator and discriminator
 def train(g_model, d_model, gan_model, latent_dim, n_epochs=10000, n_batch=128, n_eval=2000, *, out_dir=".",
           max_steps=None, max_seconds=None, resume=None, checkpoint_every=None, progress=False, log=print,
-          monitor=True):
+          monitor=True, on_nan="stop"):
     """Listing 6.28. ``n_epochs`` is the number of iterations (the book calls each one an epoch).
 
     Extras (keyword-only): ``out_dir`` for every file; ``max_steps``/``max_seconds`` budgets; ``resume``
     (checkpoint path, or True for ``out_dir/checkpoint.npz``); ``checkpoint_every`` steps; ``progress`` bar;
-    ``log`` (``print``; None for silence); ``monitor`` (failure detectors). Returns the session's result dict
+    ``log`` (``print``; None for silence); ``monitor`` (failure detectors); ``on_nan`` ('stop' at the first NaN
+    loss, or 'continue'). Returns the session's result dict
     plus ``error`` (:func:`error_report` on 1,000 points at the end).
     """
     from tinygan.training.diagnostics import TrainingSession
@@ -205,7 +206,7 @@ def train(g_model, d_model, gan_model, latent_dim, n_epochs=10000, n_batch=128, 
     models = {"d_model": d_model, "g_model": g_model, "gan_model": gan_model}
     run = TrainingSession(models, n_epochs, out_dir=out_dir, desc="gan1d", resume=resume,
                           checkpoint_every=checkpoint_every, max_steps=max_steps, max_seconds=max_seconds,
-                          progress=progress, log=log, monitor=monitor,
+                          progress=progress, log=log, monitor=monitor, on_nan=on_nan,
                           extra={"chapter": 6, "latent_dim": latent_dim, "n_batch": n_batch, "n_eval": n_eval})
     with run:
         # manually enumerate epochs

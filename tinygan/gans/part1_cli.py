@@ -13,7 +13,9 @@ import glob
 import json
 import os
 import re
-import sys
+
+from tinygan.training.guards import (InputError, fraction, int_at_least, non_negative_int, one_line_errors,
+                                     positive_float, positive_int)
 
 from ..errors import UserInputError
 
@@ -92,8 +94,15 @@ def _seed(seed):
     tg_random.seed(seed)
 
 
-def _run_dir(out, default, resume):
-    """``out`` or ``default``; a fresh ``default_N`` when the default already holds a run and we do not resume."""
+def _run_dir(args, default):
+    """The checked run folder (:func:`tinygan.training.rundir.open_run_dir`): ``--out``, or ``default`` (a fresh
+    ``default_N`` when it already holds a run and we do not resume; the latest run with --resume)."""
+    from tinygan.training.rundir import open_run_dir
+    return open_run_dir(_default_run_dir(args.out, default, args.resume), resume=args.resume,
+                        overwrite=args.overwrite)
+
+
+def _default_run_dir(out, default, resume):
     if out:
         return out
     if resume or not os.path.exists(os.path.join(default, "checkpoint.npz")):
@@ -110,15 +119,20 @@ def _run_dir(out, default, resume):
 
 def _add_schedule(p, book_epochs):
     g = p.add_argument_group("budget and output")
-    g.add_argument("--max-steps", type=int, default=None, help="stop after this many steps (batches) in total")
-    g.add_argument("--max-seconds", type=float, default=None, help="stop after this much wall-clock time "
+    g.add_argument("--max-steps", type=positive_int, default=None, help="stop after this many steps (batches) in "
+                   "total")
+    g.add_argument("--max-seconds", type=positive_float, default=None, help="stop after this much wall-clock time "
                    "(summaries included); a checkpoint is saved so --resume continues")
     g.add_argument("--out", default=None, help="run folder")
     g.add_argument("--resume", action="store_true", help="continue from the run folder's checkpoint.npz (with no "
                    "--out: the latest run of this kind)")
-    g.add_argument("--checkpoint-every", type=int, default=None, help="steps between extra checkpoints "
+    g.add_argument("--overwrite", action="store_true", help="start afresh in --out even if it holds a run (that "
+                   "run's checkpoint, models, figures and logs are deleted first)")
+    g.add_argument("--continue-on-nan", action="store_true", help="go on when a loss becomes NaN or infinite "
+                   "(default: stop at that step, keeping the last checkpoint)")
+    g.add_argument("--checkpoint-every", type=positive_int, default=None, help="steps between extra checkpoints "
                    "(one is always written at the end, on a budget stop and on Ctrl-C)")
-    g.add_argument("--seed", type=int, default=1, help="random seed (default 1)")
+    g.add_argument("--seed", type=non_negative_int, default=1, help="random seed (default 1)")
     g.add_argument("--no-progress", action="store_true", help="no progress bar")
     g.add_argument("--quiet", action="store_true", help="no per-step log lines")
     return g
@@ -135,10 +149,12 @@ def register(subparsers):
                         "update on 64 real points (x, x^2) and one on 64 generated points, then one generator update "
                         "through the composite model on 128 latent points. Every --eval-every iterations it prints "
                         "'iteration acc_real acc_fake' and saves a scatter plot.")
-    tp.add_argument("--iterations", type=int, default=10000, help="training iterations (default 10000)")
-    tp.add_argument("--batch-size", type=int, default=128, help="batch size (default 128: 64 real + 64 fake)")
-    tp.add_argument("--eval-every", type=int, default=2000, help="iterations between evaluations (default 2000)")
-    tp.add_argument("--latent-dim", type=int, default=5, help="latent dimensions (default 5)")
+    tp.add_argument("--iterations", type=positive_int, default=10000, help="training iterations (default 10000)")
+    tp.add_argument("--batch-size", type=int_at_least(2), default=128, help="batch size (default 128: 64 real + "
+                    "64 fake)")
+    tp.add_argument("--eval-every", type=positive_int, default=2000, help="iterations between evaluations "
+                    "(default 2000)")
+    tp.add_argument("--latent-dim", type=positive_int, default=5, help="latent dimensions (default 5)")
     _add_schedule(tp, 10000)
     tp.set_defaults(func=cmd_gan1d_train)
 
@@ -153,18 +169,20 @@ def register(subparsers):
                         "combined batch of real and fake digits, '>epoch, batch/n, d=.., g=..'. Chapters 8/9: "
                         "separate real and fake updates, '>epoch, batch/n, d1=.., d2=.. g=..'. Every --eval-every "
                         "epochs: '>Accuracy real: ..%, fake: ..%', a sample grid and the generator model.")
-    tp.add_argument("--dataset", default="mnist5k", help="mnist5k (default), mnist, cifar10 or an npz PATH")
+    tp.add_argument("--dataset", default=None, help="mnist5k (default), mnist, cifar10 or an npz PATH (with "
+                    "--resume: the run's own unless given; a moved npz may be given again)")
     tp.add_argument("--model", choices=["auto", "mnist", "cifar10", "faces"], default="auto",
                     help="which chapter's models (default: from the dataset's image shape)")
-    tp.add_argument("--epochs", type=int, default=None, help="epochs (default: the book's, 100 for MNIST and "
+    tp.add_argument("--epochs", type=positive_int, default=None, help="epochs (default: the book's, 100 for MNIST and "
                     "faces, 200 for CIFAR-10)")
-    tp.add_argument("--batch-size", type=int, default=None, help="batch size (default: the book's, 256 for MNIST, "
+    tp.add_argument("--batch-size", type=int_at_least(2), default=None,
+                    help="batch size (default: the book's, 256 for MNIST, "
                     "128 otherwise)")
-    tp.add_argument("--latent-dim", type=int, default=100, help="latent dimensions (default 100)")
-    tp.add_argument("--eval-every", type=int, default=10, help="epochs between summaries (default 10)")
-    tp.add_argument("--eval-samples", type=int, default=None, help="real and generated images per summary "
+    tp.add_argument("--latent-dim", type=positive_int, default=100, help="latent dimensions (default 100)")
+    tp.add_argument("--eval-every", type=positive_int, default=10, help="epochs between summaries (default 10)")
+    tp.add_argument("--eval-samples", type=int_at_least(2), default=None, help="real and generated images per summary "
                     "(default: the book's, 100; 150 for CIFAR-10)")
-    tp.add_argument("--log-every", type=int, default=1, help="print the book's loss line every N batches "
+    tp.add_argument("--log-every", type=non_negative_int, default=1, help="print the book's loss line every N batches "
                     "(default 1, as the book)")
     tp.add_argument("--score", action="store_true", help="MNIST: at the end, score 1,000 generated digits with the "
                     "digit classifier (trains it first: see `dcgan score`)")
@@ -177,12 +195,12 @@ def register(subparsers):
                         "digits; prints the share classified with probability >= THRESHOLD and how many of the 10 "
                         "classes appear among them, next to the same numbers for 1,000 real digits.")
     sp.add_argument("model", help="generator_model_NNN.h5 or a run folder (its latest generator)")
-    sp.add_argument("--n", type=int, default=1000, help="generated digits (default 1000)")
-    sp.add_argument("--threshold", type=float, default=0.9, help="confidence threshold (default 0.9)")
+    sp.add_argument("--n", type=positive_int, default=1000, help="generated digits (default 1000)")
+    sp.add_argument("--threshold", type=fraction, default=0.9, help="confidence threshold (default 0.9)")
     sp.add_argument("--classifier", default=None, help="classifier file: loaded if it exists, else trained and "
                     "saved there (default: train afresh, not saved)")
-    sp.add_argument("--epochs", type=int, default=8, help="classifier training epochs (default 8)")
-    sp.add_argument("--seed", type=int, default=1, help="random seed (default 1)")
+    sp.add_argument("--epochs", type=positive_int, default=8, help="classifier training epochs (default 8)")
+    sp.add_argument("--seed", type=non_negative_int, default=1, help="random seed (default 1)")
     sp.add_argument("--json", default=None, help="also write the numbers to this JSON file")
     sp.set_defaults(func=cmd_dcgan_score)
 
@@ -194,8 +212,8 @@ def register(subparsers):
                         "'!' lines when they fire.")
     fp.add_argument("--run", choices=["baseline", "collapse", "convergence", "opt", "all"], default="baseline")
     fp.add_argument("--dataset", default="mnist5k", help="mnist5k (default: its 500 eights) or mnist (5,851)")
-    fp.add_argument("--epochs", type=int, default=10)
-    fp.add_argument("--batch-size", type=int, default=128)
+    fp.add_argument("--epochs", type=positive_int, default=10)
+    fp.add_argument("--batch-size", type=int_at_least(2), default=128)
     _add_schedule(fp, 10)
     fp.set_defaults(func=cmd_dcgan_failures)
 
@@ -205,13 +223,13 @@ def register(subparsers):
                                "random Gaussian latent points (or one constant latent vector) and save them as "
                                "a grid.")
     sp.add_argument("model", help="generator_model_NNN.h5 / model_NNN.h5, or a run folder")
-    sp.add_argument("--n", type=int, default=25, help="images (default 25)")
-    sp.add_argument("--grid", type=int, default=None, help="grid side (default: sqrt of --n)")
+    sp.add_argument("--n", type=positive_int, default=25, help="images (default 25)")
+    sp.add_argument("--grid", type=positive_int, default=None, help="grid side (default: sqrt of --n)")
     sp.add_argument("--constant", type=float, default=None, help="one image from the latent vector with every "
                     "entry equal to this value (the book: 0.0 for MNIST, 0.75 for CIFAR-10)")
     sp.add_argument("-o", "--output", default="samples.png", help="PNG to write (default samples.png)")
     sp.add_argument("--npz", default=None, help="also save the images (in [0,1]) and latent points to this npz")
-    sp.add_argument("--seed", type=int, default=None, help="random seed")
+    sp.add_argument("--seed", type=non_negative_int, default=None, help="random seed")
     sp.set_defaults(func=cmd_sample)
 
     # ---- latent ----
@@ -223,11 +241,11 @@ def register(subparsers):
                         formatter_class=FMT, epilog=EPILOG_LATENT, description="Interpolate between random pairs "
                         "of latent points (linear, or spherical with --slerp) and plot one row per pair.")
     ip.add_argument("model", help="generator .h5 or run folder")
-    ip.add_argument("--pairs", type=int, default=10, help="pairs of points, one row each (default 10)")
-    ip.add_argument("--steps", type=int, default=10, help="images per row, endpoints included (default 10)")
+    ip.add_argument("--pairs", type=positive_int, default=10, help="pairs of points, one row each (default 10)")
+    ip.add_argument("--steps", type=int_at_least(2), default=10, help="images per row, endpoints included (default 10)")
     ip.add_argument("--slerp", action="store_true", help="spherical linear interpolation (Listing 9.32)")
     ip.add_argument("-o", "--output", default="interpolation.png")
-    ip.add_argument("--seed", type=int, default=None)
+    ip.add_argument("--seed", type=non_negative_int, default=None)
     ip.set_defaults(func=cmd_latent_interpolate)
     ap = sub.add_parser("arithmetic", help="average chosen latent points and compute a - b + c",
                         formatter_class=FMT, epilog=EPILOG_LATENT, description="Vector arithmetic in latent space "
@@ -243,7 +261,7 @@ def register(subparsers):
     ap.add_argument("-o", "--output", default="arithmetic.png", help="the 3 x (k+1) grid of chosen images and "
                     "their averages (default arithmetic.png)")
     ap.add_argument("--result", default="arithmetic_result.png", help="the a - b + c image")
-    ap.add_argument("--seed", type=int, default=None)
+    ap.add_argument("--seed", type=non_negative_int, default=None)
     ap.set_defaults(func=cmd_latent_arithmetic)
 
     # ---- faces ----
@@ -256,11 +274,11 @@ def register(subparsers):
                         "name), resize it to SIZE x SIZE and save the faces as a compressed npz (arr_0, uint8).")
     pp.add_argument("folder")
     pp.add_argument("-o", "--output", default="img_align_celeba.npz")
-    pp.add_argument("--n", type=int, default=50000, help="faces to keep (default 50000)")
+    pp.add_argument("--n", type=positive_int, default=50000, help="faces to keep (default 50000)")
     pp.add_argument("--boxes", default=None, help="face boxes file (see below)")
     pp.add_argument("--detector", choices=["centre", "mtcnn"], default="centre",
                     help="without --boxes: centre crop (default) or MTCNN (needs the mtcnn package)")
-    pp.add_argument("--size", type=int, default=80, help="output side (default 80)")
+    pp.add_argument("--size", type=positive_int, default=80, help="output side (default 80)")
     pp.add_argument("--plot", default=None, help="also save a 5x5 grid of the first faces to this PNG")
     pp.set_defaults(func=cmd_faces_prepare)
 
@@ -272,14 +290,14 @@ def find_generator(path):
     if os.path.isdir(path):
         files = glob.glob(os.path.join(path, "generator_model_*.h5")) + glob.glob(os.path.join(path, "model_*.h5"))
         if not files:
-            raise UserInputError(f"no generator_model_*.h5 or model_*.h5 in {path}")
+            raise InputError(f"no generator_model_*.h5 or model_*.h5 in {path}")
 
         def key(f):
             m = re.search(r"(\d+)\.h5$", f)
             return (int(m.group(1)) if m else -1, os.path.getmtime(f))
         return max(files, key=key)
     if not os.path.exists(path):
-        raise UserInputError(f"{path} does not exist")
+        raise InputError(f"{path} does not exist")
     return path
 
 
@@ -291,8 +309,10 @@ def load_generator(path):
     except (ValueError, OSError) as exc:
         raise UserInputError(str(exc)) from None
     shape = model.input_shape
-    latent_dim = int(shape[-1]) if isinstance(shape, tuple) else int(shape[0][-1])
-    return model, latent_dim, filename
+    if not isinstance(shape, tuple) or len(shape) != 2:
+        raise InputError(f"{filename} takes inputs of shape {shape}, not latent vectors: it is not a GAN generator "
+                         "from latent points (a Pix2Pix generator? use `tinygan pix2pix translate`)")
+    return model, int(shape[-1]), filename
 
 
 def _display(images):
@@ -308,10 +328,21 @@ def _write_json(path, data):
 
 
 # -------------------------------------------------------------------------------------------------- commands
+def _stop_code(res):
+    """Exit status of a training command: 3 when it stopped at a NaN loss, 130 when Ctrl-C/SIGTERM stopped it
+    (as `pix2pix train`), else 0."""
+    return {"nan": 3, "interrupt": 130}.get(res.get("stopped"), 0)
+
+
+def _on_nan(args):
+    return "continue" if args.continue_on_nan else "stop"
+
+
+@one_line_errors("tinygan gan1d train")
 def cmd_gan1d_train(args):
     _agg()
     from . import gan1d
-    out = _run_dir(args.out, os.path.join("runs", "gan1d"), args.resume)
+    out = _run_dir(args, os.path.join("runs", "gan1d"))
     _seed(args.seed)
     print(f"run folder: {out}")
     d = gan1d.define_discriminator()
@@ -320,13 +351,13 @@ def cmd_gan1d_train(args):
     res = gan1d.train(g, d, gan, args.latent_dim, n_epochs=args.iterations, n_batch=args.batch_size,
                       n_eval=args.eval_every, out_dir=out, max_steps=args.max_steps, max_seconds=args.max_seconds,
                       resume=True if args.resume else None, checkpoint_every=args.checkpoint_every,
-                      progress=not args.no_progress, log=None if args.quiet else print)
+                      progress=not args.no_progress, log=None if args.quiet else print, on_nan=_on_nan(args))
     e = res["error"]
     print("generated points after %d iterations: mean |y - x^2| = %.4f, x in [%.3f, %.3f], %.1f%% inside "
           "[-0.5, 0.5] (%d points)" % (res["step"], e["mean_abs_error"], e["x_min"], e["x_max"],
                                        100 * e["x_in_domain"], e["n"]))
     _write_json(os.path.join(out, "metrics.json"), {"step": res["step"], "seconds": res["seconds"], **e})
-    return 0
+    return _stop_code(res)
 
 
 def _load_dcgan_data(dataset, model):
@@ -340,46 +371,62 @@ def _load_dcgan_data(dataset, model):
         from .dcgan_cifar10 import load_real_samples
         X = load_real_samples()
         return X, "cifar10" if model == "auto" else model, f"CIFAR-10 ({len(X)} images)"
+    from tinygan.training.guards import as_images, load_npz
     if not os.path.exists(dataset):
-        raise UserInputError(f"--dataset {dataset!r} is neither mnist5k, mnist, cifar10 nor an existing file")
-    with np.load(dataset, allow_pickle=False) as data:
-        key = "arr_0" if "arr_0" in data.files else ("x" if "x" in data.files else data.files[0])
-        raw = data[key]
+        raise InputError(f"--dataset {dataset!r} is neither mnist5k, mnist, cifar10 nor an existing file")
+    data = load_npz(dataset)
+    if not data:
+        raise InputError(f"{dataset} holds no arrays")
+    key = "arr_0" if "arr_0" in data else ("x" if "x" in data else sorted(data)[0])
+    raw = data[key]
     if raw.ndim == 3:
         raw = raw[..., None]
+    if raw.ndim != 4:
+        raise InputError(f"{dataset} {key} has shape {raw.shape}; expected images (n, height, width, channels)")
     shape = raw.shape[1:]
+    fits = {(28, 28, 1): "mnist", (32, 32, 3): "cifar10", (80, 80, 3): "faces"}
     if model == "auto":
-        model = {(28, 28, 1): "mnist", (32, 32, 3): "cifar10", (80, 80, 3): "faces"}.get(tuple(shape))
+        model = fits.get(tuple(shape))
         if model is None:
-            raise UserInputError(f"images of shape {shape} fit none of the book's models (28x28x1, 32x32x3, "
+            raise InputError(f"images of shape {shape} fit none of the book's models (28x28x1, 32x32x3, "
                              "80x80x3); resize them or pass --model")
-    X = raw.astype("float32")
-    if model == "mnist":
-        X = X / 255.0 if raw.dtype == np.uint8 or raw.max() > 1.5 else X
-    elif raw.dtype == np.uint8 or raw.max() > 1.5:
-        X = (X - 127.5) / 127.5
+    elif fits.get(tuple(shape), model) != model:
+        raise InputError(f"--model {model} does not take images of shape {shape}")
+    # chapter 7's generator ends in a sigmoid ([0, 1]); chapters 8-9 in tanh ([-1, 1])
+    X = as_images(raw, f"{dataset} {key}", target="[0, 1]" if model == "mnist" else "[-1, 1]")
     return X, model, f"{dataset} ({len(X)} images of {shape})"
 
 
+NAMED_DATASETS = ("mnist5k", "mnist", "cifar10")
+
+
+@one_line_errors("tinygan dcgan train")
 def cmd_dcgan_train(args):
     _agg()
     settings_keys = ("dataset", "model", "latent_dim", "batch_size")
     defaults = {"mnist": (100, 256), "cifar10": (200, 128), "faces": (100, 128)}
+    given_dataset = args.dataset
+    args.dataset = args.dataset or "mnist5k"
+    if args.dataset not in NAMED_DATASETS:  # stored absolute, so --resume works from another folder
+        args.dataset = os.path.abspath(args.dataset)
     kind_guess = {"mnist5k": "mnist", "mnist": "mnist", "cifar10": "cifar10"}.get(args.dataset, "faces")
     from tinygan import distributed
     from tinygan.distributed import runs
     default = os.path.join("runs", "dcgan_" + (args.model if args.model != "auto" else kind_guess))
-    out = runs.agree(_run_dir(args.out, default, args.resume))  # under mpiexec: rank 0's choice
+    out = runs.agree(_run_dir(args, default))  # under mpiexec: rank 0's choice
     saved = {}
     run_json = os.path.join(out, "run.json")
     if args.resume and os.path.exists(run_json):
         with open(run_json) as f:
             saved = json.load(f)
         for k in settings_keys:
-            if k in saved:
+            if k in saved and not (k == "dataset" and given_dataset):
                 setattr(args, k, saved[k])
     _seed(args.seed)
     X, kind, what = _load_dcgan_data(args.dataset, args.model)
+    if saved.get("image_shape") and list(saved["image_shape"]) != list(X.shape[1:]):
+        raise InputError(f"{args.dataset} holds images of {X.shape[1:]}, but the run in {out} was trained on "
+                         f"{tuple(saved['image_shape'])}; give the run's data with --dataset")
     module = _module(kind)
     epochs = args.epochs or defaults[kind][0]
     batch = args.batch_size or defaults[kind][1]
@@ -391,9 +438,9 @@ def cmd_dcgan_train(args):
     if distributed.describe(batch):
         print(distributed.describe(batch))
     os.makedirs(out, exist_ok=True)
-    _write_json(os.path.join(out, "run.json"), {"dataset": args.dataset, "model": kind,
-                                                "latent_dim": args.latent_dim, "batch_size": batch, "epochs": epochs,
-                                                "seed": args.seed})
+    _write_json(os.path.join(out, "run.json"), {"dataset": args.dataset, "model": kind, "latent_dim": args.latent_dim,
+                                                "batch_size": batch, "epochs": epochs, "seed": args.seed,
+                                                "image_shape": list(X.shape[1:])})
     d = module.define_discriminator(in_shape=X.shape[1:])
     g = module.define_generator(args.latent_dim)
     gan = module.define_gan(g, d)
@@ -401,7 +448,7 @@ def cmd_dcgan_train(args):
                        out_dir=out, max_steps=args.max_steps, max_seconds=args.max_seconds,
                        resume=resume, checkpoint_every=args.checkpoint_every,
                        progress=runs.shows_progress(not args.no_progress), log=None if args.quiet else print,
-                       log_every=0 if args.quiet else args.log_every,
+                       log_every=0 if args.quiet else args.log_every, on_nan=_on_nan(args),
                        **({"eval_samples": args.eval_samples} if args.eval_samples else {}))
     metrics = {"step": res["step"], "n_steps": res["n_steps"], "seconds": res["seconds"],
                "steps_per_s": res["steps_per_s"], "stopped": res["stopped"],
@@ -415,7 +462,7 @@ def cmd_dcgan_train(args):
         print(quality.format_score("real", real))
         metrics.update(classifier_test_accuracy=acc, generated=gen, real=real)
     _write_json(os.path.join(out, "metrics.json"), metrics)
-    return 0
+    return _stop_code(res)
 
 
 def _module(kind):
@@ -423,6 +470,7 @@ def _module(kind):
     return {"mnist": dcgan_mnist, "cifar10": dcgan_cifar10, "faces": faces}[kind]
 
 
+@one_line_errors("tinygan dcgan score")
 def cmd_dcgan_score(args):
     from . import quality
     _seed(args.seed)
@@ -442,6 +490,7 @@ def cmd_dcgan_score(args):
     return 0
 
 
+@one_line_errors("tinygan dcgan failures")
 def cmd_dcgan_failures(args):
     _agg()
     from . import dcgan_mnist
@@ -455,7 +504,7 @@ def cmd_dcgan_failures(args):
         res = dcgan_mnist.train_ch10(name, n_epochs=args.epochs, n_batch=args.batch_size, dataset=data,
                                      out_dir=out, max_steps=args.max_steps, max_seconds=args.max_seconds,
                                      resume=True if args.resume else None, progress=not args.no_progress,
-                                     log=None if args.quiet else print)
+                                     log=None if args.quiet else print, on_nan=_on_nan(args))
         s = summarize(res["history"])
         print(f"== {name}: verdict over the last 100 steps: {s['verdict']}; means " +
               ", ".join(f"{k}={v:.3f}" for k, v in s.items() if k != "verdict"))
@@ -464,6 +513,7 @@ def cmd_dcgan_failures(args):
     return 0
 
 
+@one_line_errors("tinygan sample")
 def cmd_sample(args):
     _agg()
     import numpy as np
@@ -487,6 +537,7 @@ def cmd_sample(args):
     return 0
 
 
+@one_line_errors("tinygan latent interpolate")
 def cmd_latent_interpolate(args):
     _agg()
     from .latent import interpolation_grid
@@ -500,6 +551,7 @@ def cmd_latent_interpolate(args):
     return 0
 
 
+@one_line_errors("tinygan latent arithmetic")
 def cmd_latent_arithmetic(args):
     _agg()
     from .hacks import generate_latent_points
@@ -522,13 +574,15 @@ def cmd_latent_arithmetic(args):
     return 0
 
 
+@one_line_errors("tinygan faces prepare")
 def cmd_faces_prepare(args):
     _agg()
     from .faces import plot_faces, prepare_faces
-    if not os.path.isdir(args.folder):
-        raise UserInputError(f"faces prepare: no such folder: {args.folder}")
-    faces = prepare_faces(args.folder, out=args.output, n_faces=args.n, detector=args.detector, boxes=args.boxes,
-                          required_size=(args.size, args.size))
+    try:
+        faces = prepare_faces(args.folder, out=args.output, n_faces=args.n, detector=args.detector, boxes=args.boxes,
+                              required_size=(args.size, args.size))
+    except RuntimeError as exc:  # no face found, or the MTCNN detector missing
+        raise InputError(str(exc)) from None
     if args.plot:
         plot_faces(faces, min(5, int(len(faces) ** 0.5)) or 1, filename=args.plot)
     print(f"{len(faces)} faces of {faces.shape[1:]} -> {args.output}")

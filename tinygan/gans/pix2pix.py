@@ -372,7 +372,7 @@ def train(d_model, g_model, gan_model, dataset, n_epochs=100, n_batch=1, *, summ
           val_dataset=None, val_images=64, val_plot_samples=6, log_every=1, progress=True, checkpoint_every=None,
           checkpoint_path=None, resume_from=None, max_steps=None, extra=None, zero_loss_window=200,
           zero_loss_threshold=1e-3,
-          stop=None, callback=None, save_models=True, log=print):
+          stop=None, callback=None, save_models=True, log=print, on_nan="stop"):
     """Train Pix2Pix as the book does (Listing 23.14), with what a user expects around it.
 
     Per step: a random real pair, its translation by G, ``d_model.train_on_batch`` on the real pair (label 1) and
@@ -387,16 +387,19 @@ def train(d_model, g_model, gan_model, dataset, n_epochs=100, n_batch=1, *, summ
     :class:`~tinygan.training.GracefulInterrupt`; one is installed when None) checked after each step: the loop
     saves a checkpoint and returns. ``max_steps`` stops early (before the n_epochs total) like a stop request.
     When both discriminator losses stay below ``zero_loss_threshold`` for ``zero_loss_window`` steps, a warning
-    repeats the book's advice to restart the run (0 disables the watch).
+    repeats the book's advice to restart the run (0 disables the watch). A NaN or infinite loss stops the run at
+    that step without saving (``on_nan='continue'`` goes on); the result's ``nan_step`` says where.
 
     Files in ``out_dir``: ``losses.csv``, ``losses.png``, ``checkpoint.npz``, ``plot_*.png``, ``model_*.h5``,
-    ``val_plot_*.png``.
+    ``val_plot_*.png``, and the run page ``index.html`` (rewritten at each summary).
     Returns a dict: ``step``, ``n_steps``, ``history`` (rows of this call), ``interrupted``, ``val_l1`` (last),
     ``steps_per_s``, ``checkpoint``.
     """
     from tqdm.auto import tqdm
 
     from tinygan.training import GracefulInterrupt, RunLog, ZeroLossMonitor, load_checkpoint, plot_losses, save_checkpoint
+    from tinygan.training.guards import first_nonfinite, nan_stop_message
+    from tinygan.training.runpage import write_run_page
 
     # determine the output square shape of the discriminator
     n_patch = d_model.output_shape[1]
@@ -416,8 +419,10 @@ def train(d_model, g_model, gan_model, dataset, n_epochs=100, n_batch=1, *, summ
 
     start = 0
     val_l1 = None
+    last_ckpt = nan_step = None
     if resume_from:
         start, saved = load_checkpoint(resume_from, models)
+        last_ckpt = start
         if monitor and "monitor" in saved:
             monitor.load_state(saved["monitor"])
         val_l1 = saved.get("val_l1")
@@ -436,6 +441,8 @@ def train(d_model, g_model, gan_model, dataset, n_epochs=100, n_batch=1, *, summ
             log(msg)
 
     def checkpoint(step):
+        nonlocal last_ckpt
+        last_ckpt = step
         state = {"n_steps": n_steps, "n_batch": n_batch, "n_epochs": n_epochs, "val_l1": val_l1,
                  "monitor": monitor.state() if monitor else {}, **(extra or {})}
         return save_checkpoint(checkpoint_path, models, step, extra=state, optimizer_only=("gan_model",))
@@ -455,6 +462,19 @@ def train(d_model, g_model, gan_model, dataset, n_epochs=100, n_batch=1, *, summ
                 write(">val_l1[%.4f] (mean |G(source) - target| on %d validation pairs, [-1,1] scale)"
                       % (val_l1, min(len(val_dataset[0]), val_images)))
         return val_l1
+
+    def page(step, running=True):
+        seconds = time.perf_counter() - t0
+        done = step - start
+        timing = {"step": f"{step} of {n_steps}", "epoch": "%.2f" % (step / bat_per_epo),
+                  "seconds (this session)": round(seconds, 1),
+                  "steps/s": round(done / seconds, 2) if done and seconds > 0 else "-"}
+        metrics = {"validation L1 (latest)": val_l1 if val_l1 is not None else "-",
+                   **(extra or {}).get("baselines", {})}
+        if history:
+            metrics.update({k: history[-1][k] for k in ("d1", "d2", "g", "g_l1")})
+        write_run_page(out_dir, "tinygan pix2pix", options=(extra or {}).get("settings") or extra,
+                       metrics=metrics, timing=timing, running=running)
 
     history = []
     interrupted = False
@@ -483,6 +503,12 @@ def train(d_model, g_model, gan_model, dataset, n_epochs=100, n_batch=1, *, summ
                 # summarize performance
                 row = {"step": i + 1, "epoch": (i + 1) / bat_per_epo, "d1": d_loss1, "d2": d_loss2, "g": g_loss,
                        "g_bce": g_bce, "g_l1": g_l1, "seconds": time.perf_counter() - t0}
+                bad = first_nonfinite(row) if on_nan == "stop" else None
+                if bad:
+                    runlog.log(**row)
+                    nan_step = i + 1
+                    write(nan_stop_message(i + 1, bad, last_ckpt))
+                    break
                 if log_every and (i + 1) % log_every == 0:
                     write(LOG_FORMAT % (i + 1, d_loss1, d_loss2, g_loss))
                 if monitor:
@@ -492,6 +518,7 @@ def train(d_model, g_model, gan_model, dataset, n_epochs=100, n_batch=1, *, summ
                 bar.update(1)
                 if progress and (i + 1) % 10 == 0:
                     bar.set_postfix(d1="%.3f" % d_loss1, d2="%.3f" % d_loss2, g="%.2f" % g_loss, refresh=False)
+                history.append(row)
                 # summarize model performance
                 last = (i + 1) == end
                 if (summary_steps and (i + 1) % summary_steps == 0) or last:
@@ -501,12 +528,12 @@ def train(d_model, g_model, gan_model, dataset, n_epochs=100, n_batch=1, *, summ
                     plot_losses(runlog.path, loss_png, groups=[["d1", "d2"], ["g"], ["g_l1", "val_l1"]],
                                 title="pix2pix losses")
                     checkpoint(i + 1)
+                    page(i + 1, running=not last)
                 else:
                     runlog.log(**row)
                     if checkpoint_every and (i + 1) % checkpoint_every == 0:
                         runlog.flush()
                         checkpoint(i + 1)
-                history.append(row)
                 if callback is not None:
                     callback(i + 1, row)
                 # under mpiexec the ranks stop together: a Ctrl-C on any of them stops all
@@ -516,6 +543,7 @@ def train(d_model, g_model, gan_model, dataset, n_epochs=100, n_batch=1, *, summ
                     path = checkpoint(i + 1)
                     plot_losses(runlog.path, loss_png, groups=[["d1", "d2"], ["g"], ["g_l1", "val_l1"]],
                                 title="pix2pix losses")
+                    page(i + 1, running=False)
                     write(f"Interrupted at step {i + 1} of {n_steps}: checkpoint saved to {path}. "
                           f"Resume with the same command plus --resume (or train(..., resume_from={path!r})).")
                     break
@@ -531,4 +559,4 @@ def train(d_model, g_model, gan_model, dataset, n_epochs=100, n_batch=1, *, summ
     done = history[-1]["step"] if history else start
     return {"step": done, "n_steps": n_steps, "history": history, "interrupted": interrupted, "val_l1": val_l1,
             "steps_per_s": (len(history) / elapsed) if elapsed > 0 else None, "checkpoint": checkpoint_path,
-            "out_dir": out_dir}
+            "out_dir": out_dir, "nan_step": nan_step}

@@ -11,10 +11,11 @@ import glob
 import json
 import os
 import re
-import sys
 import time
 
 from ..errors import UserInputError
+from tinygan.training.guards import (InputError, fraction, non_negative_float, non_negative_int, one_line_errors,
+                                     positive_float, positive_int)
 
 # defaults of `train` when no --data is given (the embedded demo, sized for a few minutes on 2 CPU cores)
 DEMO = {"epochs": 15, "save_every": 3.0, "ngf": 32, "ndf": 32, "log_every": 200, "checkpoint_every": 1000}
@@ -93,7 +94,7 @@ def register(subparsers):
     pp.add_argument("folder", help="folder of side-by-side images (e.g. maps/train/)")
     pp.add_argument("-o", "--output", help="npz to write (default: <dataset>_<size>.npz, e.g. maps_256.npz for "
                     "maps/train/, maps_val_256.npz for maps/val/)")
-    pp.add_argument("--size", type=int, default=256, help="side of each half after resizing, in pixels "
+    pp.add_argument("--size", type=positive_int, default=256, help="side of each half after resizing, in pixels "
                     "(default 256, the book's; the generator needs a power of two)")
     pp.add_argument("--direction", choices=["AtoB", "BtoA"], default="AtoB", help="AtoB: left half is the source "
                     "(satellite -> map, the book); BtoA: right half is the source (map -> satellite). Default AtoB")
@@ -101,7 +102,7 @@ def register(subparsers):
                     help="resize filter (default nearest, as Keras' load_img in the book; lanczos looks better)")
     pp.add_argument("--expect-size", metavar="WxH", help="also skip images that are not exactly this size "
                     "(e.g. 1200x600 for maps); by default any image twice as wide as high is accepted")
-    pp.add_argument("--limit", type=int, help="use at most this many images")
+    pp.add_argument("--limit", type=positive_int, help="use at most this many images")
     pp.add_argument("--plot", metavar="PNG", help="also save the book's check plot (2x3: sources on top, targets "
                     "below) to this file")
     pp.set_defaults(func=cmd_prepare)
@@ -121,45 +122,54 @@ def register(subparsers):
                    "Default: the demo's validation set when --data is not given, else none")
     g.add_argument("--direction", choices=["AtoB", "BtoA"], default=None, help="AtoB (default): arr_0 -> arr_1; "
                    "BtoA: arr_1 -> arr_0 (the book's map -> satellite run)")
-    g.add_argument("--size", type=int, default=None, help="image side when --data is a folder (default 256)")
+    g.add_argument("--size", type=positive_int, default=None, help="image side when --data is a folder (default 256)")
     g = tp.add_argument_group("model and optimizer")
-    g.add_argument("--ngf", type=int, default=None, help="generator filters in the first layer; the U-Net doubles "
+    g.add_argument("--ngf", type=positive_int, default=None,
+                   help="generator filters in the first layer; the U-Net doubles "
                    "them up to 8x (64 = the book; default 64 with --data, %d for the demo)" % DEMO["ngf"])
-    g.add_argument("--ndf", type=int, default=None, help="discriminator filters in the first layer (64 = the "
+    g.add_argument("--ndf", type=positive_int, default=None, help="discriminator filters in the first layer (64 = the "
                    "book's C64-C128-C256-C512; default 64 with --data, %d for the demo)" % DEMO["ndf"])
-    g.add_argument("--lr", type=float, default=None, help="Adam learning rate of both models (default 0.0002)")
-    g.add_argument("--beta1", type=float, default=None, help="Adam beta_1 (default 0.5)")
-    g.add_argument("--l1-weight", type=float, default=None, help="weight of the L1 term in the generator loss "
+    g.add_argument("--lr", type=positive_float, default=None, help="Adam learning rate of both models (default 0.0002)")
+    g.add_argument("--beta1", type=fraction, default=None, help="Adam beta_1 (default 0.5)")
+    g.add_argument("--l1-weight", type=non_negative_float, default=None,
+                   help="weight of the L1 term in the generator loss "
                    "(lambda, default 100)")
     g.add_argument("--freeze", choices=["model", "layers_except_bn"], default=None, help="how the discriminator is "
                    "frozen inside the composite: 'model' (default) is the book's d_model.trainable = False; "
                    "'layers_except_bn' is the 2021 revision's rule (its BatchNorm layers stay trainable)")
     g = tp.add_argument_group("schedule")
-    g.add_argument("--epochs", type=int, default=None, help="epochs of len(data)/batch-size steps each (default "
+    g.add_argument("--epochs", type=positive_int, default=None,
+                   help="epochs of len(data)/batch-size steps each (default "
                    "100 with --data, the book's; %d for the demo)" % DEMO["epochs"])
-    g.add_argument("--batch-size", type=int, default=None, help="pairs per step (default 1, the book's)")
-    g.add_argument("--max-steps", type=int, default=None, help="stop after this many steps in total (default: "
+    g.add_argument("--batch-size", type=positive_int, default=None, help="pairs per step (default 1, the book's)")
+    g.add_argument("--max-steps", type=positive_int, default=None, help="stop after this many steps in total (default: "
                    "epochs x steps per epoch)")
-    g.add_argument("--seed", type=int, default=None, help="random seed of weights, dropout and batch choice "
+    g.add_argument("--seed", type=non_negative_int, default=None,
+                   help="random seed of weights, dropout and batch choice "
                    "(default 1); if the discriminator loss sits at zero, restart with another seed")
     g = tp.add_argument_group("output")
     g.add_argument("--out", default=None, help="run folder (default runs/pix2pix; a new runs/pix2pix_N if it is "
                    "taken and --resume is not given)")
-    g.add_argument("--save-every", type=float, default=None, help="epochs between the book's summaries (plot "
+    g.add_argument("--save-every", type=positive_float, default=None, help="epochs between the book's summaries (plot "
                    "+ generator model + validation L1 + checkpoint; default 10 with --data, %g for the demo)"
                    % DEMO["save_every"])
-    g.add_argument("--checkpoint-every", type=int, default=None, help="steps between extra checkpoints, besides "
+    g.add_argument("--checkpoint-every", type=non_negative_int, default=None,
+                   help="steps between extra checkpoints, besides "
                    "the one at each summary (default %d; 0: only at summaries)" % BOOK["checkpoint_every"])
-    g.add_argument("--log-every", type=int, default=None, help="print the book's line '>step, d1[..] d2[..] "
+    g.add_argument("--log-every", type=non_negative_int, default=None,
+                   help="print the book's line '>step, d1[..] d2[..] "
                    "g[..]' every N steps (default 1 with --data, as the book; %d for the demo; 0: never)"
                    % DEMO["log_every"])
-    g.add_argument("--val-images", type=int, default=64, help="validation pairs used for the validation L1 "
+    g.add_argument("--val-images", type=positive_int, default=64, help="validation pairs used for the validation L1 "
                    "(default 64)")
     g.add_argument("--no-progress", action="store_true", help="no progress bar")
     g.add_argument("--resume", action="store_true", help="continue from the run folder's checkpoint.npz (with "
                    "no --out: the latest runs/pix2pix* run); the saved settings are used, and --epochs, "
                    "--max-steps, --save-every, --checkpoint-every, --log-every may be changed")
-    g.add_argument("--overwrite", action="store_true", help="start afresh in --out even if it holds a run")
+    g.add_argument("--overwrite", action="store_true", help="start afresh in --out even if it holds a run (that "
+                   "run's checkpoint, models, figures and logs are deleted first)")
+    g.add_argument("--continue-on-nan", action="store_true", help="go on when a loss becomes NaN or infinite "
+                   "(default: stop at that step, keeping the last checkpoint)")
     tp.set_defaults(func=cmd_train)
 
     # ---- translate ----
@@ -178,13 +188,13 @@ def register(subparsers):
                     "source half is translated and the other half is the target")
     xp.add_argument("--direction", choices=["AtoB", "BtoA"], default="AtoB", help="with --pairs or an npz: "
                     "AtoB (default) translates the left half / arr_0, BtoA the right half / arr_1")
-    xp.add_argument("-n", "--count", type=int, default=None, help="with an npz: how many pairs (default 10; "
+    xp.add_argument("-n", "--count", type=positive_int, default=None, help="with an npz: how many pairs (default 10; "
                     "chosen at random with --random)")
     xp.add_argument("--random", action="store_true", help="with an npz: pick the pairs at random (the book's "
                     "randint) instead of the first ones")
     xp.add_argument("--interpolation", choices=["nearest", "bilinear", "bicubic", "lanczos"], default="lanczos",
                     help="resize filter for inputs whose size differs from the model's (default lanczos)")
-    xp.add_argument("--seed", type=int, default=None, help="fix the dropout noise (default: random)")
+    xp.add_argument("--seed", type=non_negative_int, default=None, help="fix the dropout noise (default: random)")
     xp.add_argument("--figure", action="store_true", help="also write a Source / Generated figure for inputs "
                     "without a target")
     xp.set_defaults(func=cmd_translate)
@@ -203,16 +213,19 @@ def default_npz_name(folder, size):
 def _parse_wh(text):
     m = re.fullmatch(r"\s*(\d+)\s*[xX]\s*(\d+)\s*", text or "")
     if not m:
-        raise UserInputError(f"--expect-size must look like 1200x600, got {text!r}")
+        raise InputError(f"--expect-size must look like 1200x600, got {text!r}")
     return int(m.group(1)), int(m.group(2))
 
 
+@one_line_errors("tinygan pix2pix prepare")
 def cmd_prepare(args):
     _agg()
     from .pix2pix_data import prepare_paired_folder
     if not os.path.isdir(args.folder):
-        raise UserInputError(f"prepare: no such folder: {args.folder}")
+        raise InputError(f"no such folder: {args.folder}")
     output = args.output or default_npz_name(args.folder, args.size)
+    if os.path.isdir(output):
+        raise InputError(f"-o {output} is a folder; give the .npz file to write")
     expect = _parse_wh(args.expect_size) if args.expect_size else None
     report = prepare_paired_folder(args.folder, output, size=args.size, direction=args.direction,
                                    interpolation=args.interpolation, expect=expect, limit=args.limit)
@@ -230,8 +243,9 @@ def plot_dataset(npz, png, n_samples=3):
 
     from .pix2pix_data import _pyplot
     pyplot = _pyplot()
-    with np.load(npz, allow_pickle=False) as data:
-        src_images, tar_images = data["arr_0"], data["arr_1"]
+    from tinygan.training.guards import load_npz
+    data = load_npz(npz)
+    src_images, tar_images = data["arr_0"], data["arr_1"]
     n_samples = min(n_samples, len(src_images))
     for i in range(n_samples):
         pyplot.subplot(2, n_samples, 1 + i)
@@ -249,6 +263,8 @@ def plot_dataset(npz, png, n_samples=3):
 MODEL_SETTINGS = ("data", "val_data", "direction", "size", "ngf", "ndf", "lr", "beta1", "l1_weight", "freeze",
                   "batch_size", "seed", "demo")
 SCHEDULE_SETTINGS = ("epochs", "max_steps", "save_every", "checkpoint_every", "log_every")
+BASELINES = {"val_l1_untrained": "validation L1, untrained generator", "val_l1_identity": "validation L1, identity "
+             "(the input as output)", "val_l1_constant": "validation L1, best constant image"}  # on the run page
 
 
 def _load_pairs(path, direction, size, log=print):
@@ -261,7 +277,7 @@ def _load_pairs(path, direction, size, log=print):
         pair = [scale_images(src), scale_images(tar)]
         return pair if direction == "AtoB" else pair[::-1]
     if not os.path.exists(path):
-        raise UserInputError(f"no such file or folder: {path}")
+        raise InputError(f"no such file or folder: {path}")
     return load_real_samples(path, direction=direction)
 
 
@@ -292,7 +308,8 @@ def _settings(args):
     """The run's settings: explicit options, else the demo's or the book's defaults."""
     demo = args.data is None
     d = DEMO if demo else BOOK
-    s = {"demo": demo, "data": args.data, "val_data": args.val_data, "direction": args.direction or "AtoB",
+    s = {"demo": demo, "data": _absolute(args.data), "val_data": _absolute(args.val_data),
+         "direction": args.direction or "AtoB",
          "size": args.size, "ngf": args.ngf or d["ngf"], "ndf": args.ndf or d["ndf"],
          "lr": args.lr if args.lr is not None else 0.0002, "beta1": args.beta1 if args.beta1 is not None else 0.5,
          "l1_weight": args.l1_weight if args.l1_weight is not None else 100.0, "freeze": args.freeze or "model",
@@ -308,20 +325,35 @@ def _settings(args):
     return s
 
 
+def _absolute(path):
+    """Data paths are stored absolute, so --resume works from any folder."""
+    return os.path.abspath(path) if path else path
+
+
+@one_line_errors("tinygan pix2pix train")
 def cmd_train(args):
-    _agg()
-    try:
-        return _cmd_train(args)
-    except KeyboardInterrupt:  # Ctrl-C outside the training loop (loading, building the models)
-        print("\nInterrupted (outside the training loop: nothing more saved).", file=sys.stderr)
-        return 130
-
-
-def _cmd_train(args):
     import warnings
+    _agg()
     # Keras 2 warns about the book's freeze pattern (D compiled, then frozen inside the composite); it is intended
     warnings.filterwarnings("ignore", message="Discrepancy between trainable weights")
     return _train(args)
+
+
+def _resumed_settings(args, ckpt):
+    """The saved settings of the run at ``ckpt``, with what may change on resume: the schedule, and the data
+    (--data/--val-data: the same images moved elsewhere; checked against the saved image shape after loading)."""
+    from tinygan.training import checkpoint_extra
+    step, extra = checkpoint_extra(ckpt)
+    if "settings" not in extra:
+        raise InputError(f"{ckpt} is not a pix2pix training checkpoint (no saved settings)")
+    s = dict(extra["settings"])
+    for key in SCHEDULE_SETTINGS:
+        if getattr(args, key, None) is not None:
+            s[key] = getattr(args, key)
+    for key in ("data", "val_data"):
+        if getattr(args, key, None):
+            s[key] = _absolute(getattr(args, key))
+    return s
 
 
 def _train(args):
@@ -329,26 +361,14 @@ def _train(args):
 
     from tinygan import distributed, random as tg_random
     from tinygan.distributed import runs
-    from tinygan.training import checkpoint_extra
+    from tinygan.training.rundir import open_run_dir
 
-    out = runs.agree(_resolve_out(args))  # under mpiexec: rank 0's choice
+    out = runs.agree(open_run_dir(_resolve_out(args), resume=args.resume, overwrite=args.overwrite))  # rank 0's
     ckpt = os.path.join(out, "checkpoint.npz")
-    resume_from = None
-    if args.resume:
-        if not os.path.exists(ckpt):
-            raise UserInputError(f"--resume: no checkpoint at {ckpt}")
-        step, extra = checkpoint_extra(ckpt)
-        s = dict(extra["settings"])
-        for key in SCHEDULE_SETTINGS:  # what may change on resume
-            if getattr(args, key, None) is not None:
-                s[key] = getattr(args, key)
-        resume_from = ckpt
-    else:
-        if os.path.exists(ckpt) and not args.overwrite:
-            raise UserInputError(f"{out} already holds a run (checkpoint.npz): pass --resume to continue it, "
-                                  "--overwrite to start afresh there, or another --out")
-        s = _settings(args)
-    out = runs.run_folder(out)  # ranks > 0 write to a temporary folder
+    resume_from = ckpt if args.resume else None
+    s = _resumed_settings(args, ckpt) if args.resume else _settings(args)
+    saved_shape = s.get("image_shape")
+    out = runs.run_folder(out)  # under mpiexec: ranks > 0 write to a temporary folder
 
     from .pix2pix import define_models, evaluate_l1, identity_l1, rng_isolated, train
 
@@ -356,6 +376,9 @@ def _train(args):
     dataset = _load_pairs(s["data"], s["direction"], s["size"])
     val = _load_pairs(s["val_data"], s["direction"], s["size"]) if s["val_data"] else None
     image_shape = dataset[0].shape[1:]
+    if saved_shape and list(saved_shape) != [int(x) for x in image_shape]:
+        raise InputError(f"{s['data']} holds images of {tuple(image_shape)}, but the run in {out} was trained on "
+                         f"{tuple(saved_shape)}; give the run's data with --data")
     s["image_shape"] = [int(x) for x in image_shape]
     what = "the embedded demo dataset (photo -> line drawing)" if s["demo"] else s["data"]
     print('Loaded', dataset[0].shape, dataset[1].shape, 'from', what)
@@ -390,7 +413,9 @@ def _train(args):
                    val_images=args.val_images, log_every=s["log_every"],
                    progress=runs.shows_progress(not args.no_progress),
                    checkpoint_every=s["checkpoint_every"] or None, resume_from=resume_from,
-                   max_steps=s["max_steps"], extra={"settings": s})
+                   max_steps=s["max_steps"], extra={"settings": s, "baselines": {
+                       label: metrics[k] for k, label in BASELINES.items() if k in metrics}},
+                   on_nan="continue" if args.continue_on_nan else "stop")
     seconds = time.time() - t0
     metrics.update({"step": result["step"], "n_steps": result["n_steps"], "interrupted": result["interrupted"],
                     "val_l1_trained": result["val_l1"],
@@ -409,6 +434,9 @@ def _train(args):
     print(f"Figures: {out}/plot_*.png (source / generated / target), {out}/losses.png; log {out}/losses.csv")
     if models:
         print(f"Generator: {models[-1]}  ->  tinygan pix2pix translate {out} IMAGE_OR_FOLDER")
+    print(f"Run page: {os.path.join(out, 'index.html')}")
+    if result["nan_step"]:
+        return 3
     if result["interrupted"]:
         print(f"Interrupted: continue with `tinygan pix2pix train --resume --out {out}`")
         return 130
@@ -456,8 +484,13 @@ def _image_files(folder):
             if n.lower().endswith(IMAGE_EXTS) and not n.startswith(".")]
 
 
+@one_line_errors("tinygan pix2pix translate")
 def cmd_translate(args):
     _agg()
+    return _translate(args)
+
+
+def _translate(args):
     import numpy as np
     from PIL import Image
 

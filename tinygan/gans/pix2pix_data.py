@@ -147,12 +147,10 @@ def prepare_paired_folder(folder, output, size=256, direction="AtoB", interpolat
     report.shape = src_images.shape[1:]
     if log:
         log(f"Loaded: {src_images.shape} {tar_images.shape}")
-    out_dir = os.path.dirname(os.path.abspath(output))
-    os.makedirs(out_dir, exist_ok=True)
-    tmp = output + ".tmp-%d" % os.getpid()
-    with open(tmp, "wb") as f:
-        np.savez_compressed(f, src_images, tar_images)
-    os.replace(tmp, output)
+    from tinygan.training.checkpoint import atomic_write_npz
+    from tinygan.training.rundir import remove_stale_temporaries
+    remove_stale_temporaries(os.path.dirname(os.path.abspath(output)))
+    atomic_write_npz(output, {"arr_0": src_images, "arr_1": tar_images}, compress=True)
     if log:
         log(f"Saved dataset: {output}")
     return report
@@ -161,20 +159,23 @@ def prepare_paired_folder(folder, output, size=256, direction="AtoB", interpolat
 def load_real_samples(filename, direction="AtoB", dtype="float32"):
     """The book's ``load_real_samples``: ``[X1, X2]`` from the npz, scaled from [0,255] to [-1,1].
 
-    ``direction='BtoA'`` returns ``[X2, X1]`` (the book's map -> satellite run).
+    ``direction='BtoA'`` returns ``[X2, X1]`` (the book's map -> satellite run). Pixels already in [0, 1] or
+    [-1, 1] (floats) are rescaled from that range instead; any other range or dtype, NaN/inf, and a truncated or
+    corrupt file raise a ``ValueError`` naming the file (:mod:`tinygan.training.guards`).
     """
+    from tinygan.training.guards import InputError, as_images, load_npz
     if direction not in DIRECTIONS:
         raise UserInputError(f"direction must be one of {DIRECTIONS}, got {direction!r}")
-    with np.load(filename, allow_pickle=False) as data:
-        if "arr_0" not in data or "arr_1" not in data:
-            raise UserInputError(f"{filename} has no arr_0/arr_1 arrays (keys: {sorted(data.keys())}); "
-                                  "make it with `tinygan pix2pix prepare`")
-        X1, X2 = data["arr_0"], data["arr_1"]
-    if X1.shape != X2.shape or X1.ndim != 4:
-        raise UserInputError(f"{filename}: arr_0 {X1.shape} and arr_1 {X2.shape} must be two (n, h, w, c) arrays "
-                              "of the same shape")
-    X1 = scale_images(X1, dtype)
-    X2 = scale_images(X2, dtype)
+    data = load_npz(filename, "dataset of pairs")
+    if "arr_0" not in data or "arr_1" not in data:
+        raise InputError(f"{filename} has no arr_0/arr_1 arrays (keys: {sorted(data)}); "
+                         "make it with `tinygan pix2pix prepare`")
+    X1, X2 = data["arr_0"], data["arr_1"]
+    if X1.shape != X2.shape or X1.ndim != 4 or X1.shape[-1] not in (1, 3, 4):
+        raise InputError(f"{filename}: arr_0 {X1.shape} and arr_1 {X2.shape} must be two (n, h, w, channels) "
+                         "image arrays of the same shape")
+    X1 = as_images(X1, f"{filename} arr_0", dtype=dtype)
+    X2 = as_images(X2, f"{filename} arr_1", dtype=dtype)
     return [X1, X2] if direction == "AtoB" else [X2, X1]
 
 

@@ -1,5 +1,8 @@
 """tinygan.keras: the Keras 2 API the book's programs use, on tinygan's engine.
 
+Layer 4: it imports ``tinygan.ops``, ``tinygan.autograd``, ``tinygan.backend``/``random`` (and ``tinygan.kernels``
+for the fused optimizers), never ``tinygan.gans``, ``training`` or the command line, which import it.
+
 Replace ``keras`` with ``tinygan.keras`` in the imports (``from tinygan.keras.layers import Dense``).
 The engine pieces load here; utils, datasets, preprocessing, callbacks and applications load on first use.
 ``__version__`` is what the book's environment check prints (its appendix shows Keras 2.3.0); the

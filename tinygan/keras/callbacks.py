@@ -102,3 +102,65 @@ class LambdaCallback(Callback):
             if not hasattr(Callback, name):
                 raise TypeError(f"LambdaCallback: unknown hook {name!r}")
             setattr(self, name, fn)
+
+
+class TensorBoard(Callback):
+    """Keras 2.2's ``TensorBoard``: the logs of ``fit`` (loss, metrics, val_*) as scalars in TensorBoard event
+    files under ``log_dir`` (``tensorboard --logdir`` shows them), written with TensorBoard's own writer.
+
+    Needs the ``tensorboard`` package (``pip install "tinygan[tensorboard]"``), not TensorFlow. ``update_freq``:
+    'epoch' (default), 'batch', or a number of samples between batch-level writes. Scalars only: histograms,
+    gradients, images, embeddings and the graph (``histogram_freq``, ``write_grads``, ``write_images``,
+    ``embeddings_freq``, ``write_graph``) are accepted for compatibility and not written.
+    """
+
+    def __init__(self, log_dir="./logs", histogram_freq=0, batch_size=32, write_graph=True, write_grads=False,
+                 write_images=False, embeddings_freq=0, embeddings_layer_names=None, embeddings_metadata=None,
+                 embeddings_data=None, update_freq="epoch"):
+        super().__init__()
+        try:
+            from tensorboard.summary.writer.event_file_writer import EventFileWriter
+        except ImportError:
+            raise ImportError("the TensorBoard callback needs the tensorboard package: pip install "
+                              "\"tinygan[tensorboard]\" (or pip install tensorboard)") from None
+        if update_freq not in ("epoch", "batch") and not (isinstance(update_freq, int) and update_freq > 0):
+            raise ValueError(f"update_freq must be 'epoch', 'batch' or a positive number of samples, got "
+                             f"{update_freq!r}")
+        self.log_dir, self.update_freq, self.batch_size = log_dir, update_freq, batch_size
+        self._writer_class = EventFileWriter
+        self._writer, self._samples, self._since_write = None, 0, 0
+
+    def on_train_begin(self, logs=None):
+        self.batch_size = self.params.get("batch_size") or self.batch_size
+        if self._writer is None:
+            self._writer = self._writer_class(self.log_dir)
+
+    def _write(self, logs, step):
+        import time
+
+        from tensorboard.compat.proto import event_pb2, summary_pb2
+        values = [summary_pb2.Summary.Value(tag=name, simple_value=float(value)) for name, value in (logs or {}).items()
+                  if isinstance(value, (int, float)) or getattr(value, "ndim", None) == 0]
+        if values:
+            self._writer.add_event(event_pb2.Event(wall_time=time.time(), step=int(step),
+                                                   summary=summary_pb2.Summary(value=values)))
+
+    def on_batch_end(self, batch, logs=None):
+        if self.update_freq == "epoch":
+            return
+        size = int((logs or {}).get("size", self.batch_size))
+        self._samples += size
+        self._since_write += size
+        if self.update_freq == "batch" or self._since_write >= self.update_freq:
+            self._write({f"batch_{k}": v for k, v in (logs or {}).items() if k not in ("batch", "size")},
+                        self._samples)
+            self._since_write = 0
+
+    def on_epoch_end(self, epoch, logs=None):
+        self._write(logs, epoch)
+        self._writer.flush()
+
+    def on_train_end(self, logs=None):
+        if self._writer is not None:
+            self._writer.close()
+            self._writer = None

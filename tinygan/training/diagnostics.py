@@ -28,6 +28,7 @@ import csv
 import time
 import dataclasses
 import os
+import sys
 import warnings
 
 import numpy as np
@@ -462,7 +463,11 @@ class TrainingSession:
     * a per-step CSV (``history.csv`` via :class:`tinygan.training.RunLog`) and, at the end, the chapter 10
       two-panel plot ``plot_line_plot_loss.png``;
     * a :class:`TrainingMonitor` whose warnings are printed as ``!...`` lines;
-    * a tqdm progress bar (``progress=True``); :meth:`write` prints around it.
+    * a tqdm progress bar (``progress=True``); :meth:`write` prints around it;
+    * a stop at the first NaN/inf loss, naming the step, without saving the broken weights (``on_nan='continue'``
+      goes on);
+    * the run page ``index.html`` (:mod:`tinygan.training.runpage`), rewritten after each summary (a summary calls
+      :meth:`check_samples`), at least every minute, at each checkpoint and at the end.
     """
 
     CHECKPOINT = "checkpoint.npz"
@@ -471,12 +476,15 @@ class TrainingSession:
 
     def __init__(self, models, n_steps, out_dir=".", fields=("d1", "d2", "g", "a1", "a2"), desc="gan",
                  resume=None, checkpoint_every=None, max_steps=None, max_seconds=None, progress=False, log=print,
-                 monitor=True, extra=None, optimizer_only=("gan_model",), plot=True):
+                 monitor=True, extra=None, optimizer_only=("gan_model",), plot=True, on_nan="stop"):
         self.models, self.n_steps, self.out_dir = models, int(n_steps), out_dir
         self.fields, self.desc = list(fields), desc
         self.checkpoint_every, self.max_seconds = checkpoint_every, max_seconds
         self.progress, self.log, self.extra = progress, log, dict(extra or {})
         self.optimizer_only, self.plot = optimizer_only, plot
+        if on_nan not in ("stop", "continue"):
+            raise ValueError(f"on_nan must be 'stop' or 'continue', got {on_nan!r}")
+        self.on_nan = on_nan
         os.makedirs(out_dir, exist_ok=True)
         self.checkpoint_path = os.path.join(out_dir, self.CHECKPOINT)
         if resume is True:
@@ -487,10 +495,11 @@ class TrainingSession:
             monitor = TrainingMonitor(warn=False)
         self.monitor = monitor or None
         self.start, self.step = 0, 0
-        self.stopped = None            # None (ran to the end), 'budget', 'max_steps', 'interrupt'
+        self.stopped = None            # None (ran to the end), 'budget', 'max_steps', 'interrupt', 'nan'
         self.bar = self.runlog = self._stop = None
         self._t0 = None
         self._last_ckpt = None
+        self._page_due, self._page_time, self._last_values = True, 0.0, {}
 
     # ---- context ------------------------------------------------------------------------------------------
     def __enter__(self):
@@ -522,7 +531,8 @@ class TrainingSession:
                 self.stopped = "interrupt"
                 self.write(f"\nAborted during step {self.step + 1}; the last checkpoint on disk is kept "
                            f"({self.checkpoint_path}).")
-            elif exc_type is None and self.step > self.start and self._last_ckpt != self.step:
+            elif exc_type is None and self.step > self.start and self._last_ckpt != self.step \
+                    and self.stopped != "nan":
                 self.checkpoint(self.step)
             if exc_type is None and self.stopped in ("budget", "interrupt", "max_steps") and self.step < self.n_steps:
                 self.write(f"Stopped at step {self.step} of {self.n_steps} ({self.stopped}); checkpoint "
@@ -538,6 +548,7 @@ class TrainingSession:
                         plot_history_auto(h, os.path.join(self.out_dir, self.PLOT))
                 except Exception as err:     # a plot must never lose a run
                     self.write(f"(could not draw {self.PLOT}: {err})")
+                self.write_page(running=False)
         return exc_type is KeyboardInterrupt
 
     # ---- per step -----------------------------------------------------------------------------------------
@@ -556,8 +567,19 @@ class TrainingSession:
 
     def record(self, step, **values):
         """Log step ``step`` (1-based) and say whether to go on (False: budget spent, or Ctrl-C)."""
+        from .guards import first_nonfinite, nan_stop_message
         self.step = int(step)
         self.runlog.log(step, **{k: v for k, v in values.items() if k in self.fields})
+        self._last_values = values
+        bad = first_nonfinite(values)
+        if bad and self.on_nan == "stop":
+            self.stopped = "nan"
+            message = nan_stop_message(step, bad, self._last_ckpt)
+            if self.log:
+                self.write(message)
+            else:  # said even when quiet
+                print(message, file=sys.stderr)
+            return False
         if self.monitor is not None:
             for f in self.monitor.update(**{k: values.get(k) for k in self.fields}):
                 self.write("!" + str(f))
@@ -567,6 +589,8 @@ class TrainingSession:
                                  refresh=False)
         if self.checkpoint_every and step % self.checkpoint_every == 0:
             self.checkpoint(step)
+        if self._page_due or time.perf_counter() - self._page_time > 60:
+            self.write_page()
         if step >= self.end:
             if self.end < self.n_steps:
                 self.stopped = "max_steps"
@@ -583,6 +607,7 @@ class TrainingSession:
         """Run the mode-collapse check on samples (both on the same scale); prints a finding once."""
         if self.monitor is None:
             return None
+        self._page_due = True  # the summary's files are written by the time the next step is recorded
         before = len(self.monitor.findings)
         f = self.monitor.check_samples(fake, real)
         if f is not None and len(self.monitor.findings) > before:
@@ -597,7 +622,21 @@ class TrainingSession:
         save_checkpoint(self.checkpoint_path, self.models, step, extra=extra,
                         optimizer_only=tuple(n for n in self.optimizer_only if n in self.models))
         self._last_ckpt = step
+        self.write_page()
         return self.checkpoint_path
+
+    def write_page(self, running=True):
+        """Rewrite the run page ``index.html`` (losses, sample grids, options, timing)."""
+        from .runpage import write_run_page
+        self._page_due, self._page_time = False, time.perf_counter()
+        steps = self.step - self.start
+        timing = {"step": f"{self.step} of {self.n_steps}", "seconds (this session)": round(self.elapsed, 1),
+                  "steps/s": round(steps / self.elapsed, 2) if self.elapsed > 0 and steps else "-",
+                  "stopped": self.stopped or ("-" if running else "finished")}
+        last = {k: v for k, v in self._last_values.items() if isinstance(v, (int, float))}
+        findings = {f"finding {i + 1}": str(f) for i, f in enumerate(self.monitor.findings)} if self.monitor else {}
+        return write_run_page(self.out_dir, f"tinygan {self.desc}", options=self.extra, metrics={**last, **findings},
+                              timing=timing, running=running)
 
     def result(self, **more):
         steps = self.step - self.start

@@ -1,4 +1,4 @@
-"""Ctrl-C handling for training loops: finish the current step, save, exit cleanly.
+"""Ctrl-C (and SIGTERM) handling for training loops: finish the current step, save, exit cleanly.
 
 ::
 
@@ -10,14 +10,17 @@
                 print('Interrupted at step', i + 1, '- checkpoint saved; resume with --resume')
                 break
 
-The first Ctrl-C (SIGINT) only sets ``stop.requested`` (and prints a short note), so the step that is running
-completes and the models are never saved half-updated. A second Ctrl-C raises ``KeyboardInterrupt`` at once.
+The first Ctrl-C (SIGINT) or SIGTERM (what batch schedulers and ``kill`` send) only sets ``stop.requested`` (and
+prints a short note), so the step that is running completes and the models are never saved half-updated. A second
+one raises ``KeyboardInterrupt`` at once.
 Outside the main thread (where Python cannot install signal handlers) the context does nothing and a Ctrl-C
 raises ``KeyboardInterrupt`` as usual; loops should also catch that and save what they can.
 """
 import signal
 import sys
 import threading
+
+SIGNALS = (signal.SIGINT, signal.SIGTERM)
 
 
 class GracefulInterrupt:
@@ -26,8 +29,7 @@ class GracefulInterrupt:
         self.requested = False
         self.message = message
         self.stream = stream
-        self._old = None
-        self._installed = False
+        self._old = {}
 
     def request(self):
         """Ask the loop to stop after the current step (what the first Ctrl-C does; also useful in tests)."""
@@ -38,19 +40,20 @@ class GracefulInterrupt:
             raise KeyboardInterrupt
         self.requested = True
         if self.message:
-            print(self.message, file=self.stream or sys.stderr, flush=True)
+            name = "SIGTERM" if signum == signal.SIGTERM else "Ctrl-C"
+            print(self.message.replace("Ctrl-C:", f"{name}:", 1), file=self.stream or sys.stderr, flush=True)
 
     def __enter__(self):
         if threading.current_thread() is threading.main_thread():
-            try:
-                self._old = signal.signal(signal.SIGINT, self._handler)
-                self._installed = True
-            except (ValueError, OSError):
-                self._installed = False
+            for sig in SIGNALS:
+                try:
+                    self._old[sig] = signal.signal(sig, self._handler)
+                except (ValueError, OSError):
+                    pass
         return self
 
     def __exit__(self, *exc):
-        if self._installed:
-            signal.signal(signal.SIGINT, self._old)
-            self._installed = False
+        for sig, old in self._old.items():
+            signal.signal(sig, old)
+        self._old = {}
         return False
