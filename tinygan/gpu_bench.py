@@ -17,14 +17,16 @@ sample. PyTorch runs twice: in strict float32 (``allow_tf32 = False`` for cuDNN 
 tinygan does) and with its defaults (TF32 tensor-core convolutions on Hopper); the ratio is against the
 float32 run.
 
-Peak memory: after the timed samples each framework runs two more steps with its peak counter reset: PyTorch's
-``max_memory_allocated``, and for tinygan the high-water mark of CuPy's memory pool ``used_bytes`` (a
-``cupy.cuda.MemoryHook`` sees every allocation). Both count live tensors (weights, optimizer state, the step's
+Peak memory: after the timed samples, each framework in turn builds the case afresh with nothing else of its own
+alive, runs one step, then two more with its peak counter reset: PyTorch's ``max_memory_allocated``, and for
+tinygan the high-water mark of CuPy's memory pool ``used_bytes`` (a ``cupy.cuda.MemoryHook`` sees every
+allocation), less what was in use before the build. Both count live arrays (weights, optimizer state, the step's
 activations), not the cached blocks either allocator keeps.
 """
 import argparse
 import contextlib
 import cProfile
+import gc
 import io
 import json
 import os
@@ -66,6 +68,10 @@ class Framework:
     def build(self, model, sizes):
         raise NotImplementedError
 
+    def in_use(self):
+        """Device bytes in use now (None on the CPU)."""
+        return None
+
     @contextlib.contextmanager
     def peak_memory(self, result):
         yield
@@ -101,6 +107,12 @@ class Tinygan(Framework):
                 step()
         return run, n_params
 
+    def in_use(self):
+        if not self.gpu:
+            return None
+        import cupy
+        return cupy.get_default_memory_pool().used_bytes()
+
     @contextlib.contextmanager
     def peak_memory(self, result):
         if not self.gpu:
@@ -114,7 +126,7 @@ class Tinygan(Framework):
         with hook:
             yield
             self.sync()
-        result["peak_mib"] = hook.peak / 2**20
+        result["peak_mib"] = hook.peak
 
 
 def pool_peak_hook(pool):
@@ -175,7 +187,10 @@ class Torch(Framework):
         self.torch.cuda.reset_peak_memory_stats()
         yield
         self.sync()
-        result["peak_mib"] = self.torch.cuda.max_memory_allocated() / 2**20
+        result["peak_mib"] = self.torch.cuda.max_memory_allocated()
+
+    def in_use(self):
+        return self.torch.cuda.memory_allocated() if self.gpu else None
 
 
 def _sample(fw, step, steps):
@@ -226,16 +241,34 @@ def run_case(label, model, sizes, frameworks, warmup, rounds, steps, log, profil
     for fw in frameworks:
         res = out["results"][fw.name]
         if fw.name in built:
-            with fw.peak_memory(res):
-                for _ in range(2):
-                    built[fw.name]()
             res["ms"] = statistics.median(res["samples_ms"])
             if profiles is not None and fw.name == "tinygan":
                 profiles.append(profile_text(label, fw, built[fw.name]))
+    built.clear()
+    for fw in frameworks:  # one framework's models alive at a time: the two tinygan runs share CuPy's pool
+        res = out["results"][fw.name]
+        if "ms" in res:
+            res["peak_mib"] = peak_memory_mib(fw, model, sizes)
             log(f"  {fw.name}: {res['ms']:.2f} ms/step (samples {', '.join(f'{v:.1f}' for v in res['samples_ms'])})"
                 + (f", peak {res['peak_mib']:.0f} MiB" if res.get("peak_mib") else ""))
-    built.clear()
     return out
+
+
+def peak_memory_mib(fw, model, sizes):
+    """The most device memory one framework's train step holds (weights, optimizer state, the step's arrays),
+    built afresh with nothing else of it alive: bytes in use at the peak of two steps after a warm-up one, less
+    what was in use before the build (left over from earlier cases)."""
+    gc.collect()
+    base = fw.in_use()
+    step, _ = fw.build(model, sizes)
+    step()
+    result = {}
+    with fw.peak_memory(result):
+        for _ in range(2):
+            step()
+    del step
+    gc.collect()
+    return None if result["peak_mib"] is None else (result["peak_mib"] - base) / 2**20
 
 
 def _ratio(a, b):
