@@ -3,10 +3,13 @@
 * :mod:`.checkpoint`: resumable checkpoints (weights, optimizer state, RNG state, step, extra JSON), atomic writes.
 * :mod:`.runlog`: CSV loss log, loss-curve PNG, the discriminator-loss-at-zero warning.
 * :mod:`.interrupt`: Ctrl-C that lets the current step finish, then saves.
+* :mod:`.loop`: the run around a step function (progress bar, log line, CSV/PNG, summaries, checkpoints, resume).
 """
 from .checkpoint import CheckpointError, atomic_write_npz, checkpoint_extra, load_checkpoint, read_checkpoint, save_checkpoint
 from .interrupt import GracefulInterrupt
+from .loop import TrainingLoop, rng_isolated
 from .runlog import RunLog, ZeroLossMonitor, plot_losses, read_csv
 
 __all__ = ["CheckpointError", "GracefulInterrupt", "RunLog", "ZeroLossMonitor", "atomic_write_npz", "checkpoint_extra",
-           "load_checkpoint", "plot_losses", "read_checkpoint", "read_csv", "save_checkpoint"]
+           "load_checkpoint", "plot_losses", "read_checkpoint", "read_csv", "rng_isolated", "save_checkpoint",
+           "TrainingLoop"]
