@@ -8,11 +8,12 @@
 """
 import argparse
 import glob
-import json
 import os
 import re
 import sys
 import time
+
+from tinygan.training.run_folder import read_metrics, run_command, start_or_resume, use_agg, write_metrics
 
 # defaults of `train` when no --data is given (the embedded demo, sized for a few minutes on 2 CPU cores)
 DEMO = {"epochs": 15, "save_every": 3.0, "ngf": 32, "ndf": 32, "log_every": 200, "checkpoint_every": 1000}
@@ -66,12 +67,6 @@ examples:
   tinygan pix2pix translate runs/pix2pix tinygan/data/pix2pix_photo2edges_64_val.npz -n 8
   tinygan pix2pix translate model.h5 maps/val/ --pairs          # side-by-side inputs: right half is the target
 """
-
-
-def _agg():
-    """The command line only writes files: use matplotlib's file-only backend (no window, works headless)."""
-    import matplotlib
-    matplotlib.use("Agg")
 
 
 def register(subparsers):
@@ -206,7 +201,7 @@ def _parse_wh(text):
 
 
 def cmd_prepare(args):
-    _agg()
+    use_agg()
     from .pix2pix_data import prepare_paired_folder
     if not os.path.isdir(args.folder):
         print(f"tinygan pix2pix prepare: no such folder: {args.folder}", file=sys.stderr)
@@ -268,29 +263,6 @@ def _load_pairs(path, direction, size, log=print):
     return load_real_samples(path, direction=direction)
 
 
-def _find_runs(base=DEFAULT_OUT):
-    runs = [d for d in glob.glob(base + "*") if os.path.isdir(d) and re.fullmatch(
-        re.escape(os.path.basename(base)) + r"(_\d+)?", os.path.basename(d))]
-    return sorted(runs, key=lambda d: int(d.rsplit("_", 1)[1]) if re.search(r"_\d+$", d) else 1)
-
-
-def _resolve_out(args):
-    if args.out:
-        return args.out
-    runs = _find_runs()
-    if args.resume:
-        with_ckpt = [d for d in runs if os.path.exists(os.path.join(d, "checkpoint.npz"))]
-        if not with_ckpt:
-            raise ValueError(f"--resume: no run with a checkpoint.npz under {DEFAULT_OUT}* (give --out)")
-        return with_ckpt[-1]
-    if not os.path.exists(DEFAULT_OUT) or not os.listdir(DEFAULT_OUT):
-        return DEFAULT_OUT
-    n = 2
-    while os.path.exists(f"{DEFAULT_OUT}_{n}") and os.listdir(f"{DEFAULT_OUT}_{n}"):
-        n += 1
-    return f"{DEFAULT_OUT}_{n}"
-
-
 def _settings(args):
     """The run's settings: explicit options, else the demo's or the book's defaults."""
     demo = args.data is None
@@ -312,49 +284,15 @@ def _settings(args):
 
 
 def cmd_train(args):
-    _agg()
-    try:
-        return _cmd_train(args)
-    except KeyboardInterrupt:  # Ctrl-C outside the training loop (loading, building the models)
-        print("\nInterrupted (outside the training loop: nothing more saved).", file=sys.stderr)
-        return 130
-
-
-def _cmd_train(args):
-    import warnings
-    # Keras 2 warns about the book's freeze pattern (D compiled, then frozen inside the composite); it is intended
-    warnings.filterwarnings("ignore", message="Discrepancy between trainable weights")
-    try:
-        return _train(args)
-    except (ValueError, FileNotFoundError) as exc:
-        print(f"tinygan pix2pix train: {exc}", file=sys.stderr)
-        return 2
+    return run_command("tinygan pix2pix train", _train, args)
 
 
 def _train(args):
     import numpy as np
 
     from tinygan import random as tg_random
-    from tinygan.training import checkpoint_extra
 
-    out = _resolve_out(args)
-    ckpt = os.path.join(out, "checkpoint.npz")
-    resume_from = None
-    if args.resume:
-        if not os.path.exists(ckpt):
-            raise ValueError(f"--resume: no checkpoint at {ckpt}")
-        step, extra = checkpoint_extra(ckpt)
-        s = dict(extra["settings"])
-        for key in SCHEDULE_SETTINGS:  # what may change on resume
-            if getattr(args, key, None) is not None:
-                s[key] = getattr(args, key)
-        resume_from = ckpt
-    else:
-        if os.path.exists(ckpt) and not args.overwrite:
-            raise ValueError(f"{out} already holds a run (checkpoint.npz): pass --resume to continue it, "
-                             "--overwrite to start afresh there, or another --out")
-        s = _settings(args)
-
+    out, s, resume_from = start_or_resume(args, DEFAULT_OUT, SCHEDULE_SETTINGS, _settings)
     from .pix2pix import define_models, evaluate_l1, identity_l1, rng_isolated, train
 
     tg_random.seed(s["seed"])
@@ -371,11 +309,7 @@ def _train(args):
     print(f"Models: generator {g_model.count_params():,} parameters (ngf={s['ngf']}), discriminator "
           f"{d_model.count_params():,} (ndf={s['ndf']}), patch output {d_model.output_shape[1:3]}")
     os.makedirs(out, exist_ok=True)
-    metrics_path = os.path.join(out, "metrics.json")
-    metrics = {}
-    if resume_from and os.path.exists(metrics_path):
-        with open(metrics_path) as f:
-            metrics = json.load(f)
+    metrics = read_metrics(out, resume_from)
     if val is not None and not resume_from:
         with rng_isolated():
             n = min(len(val[0]), args.val_images)
@@ -398,8 +332,7 @@ def _train(args):
                     "val_l1_trained": result["val_l1"],
                     "seconds_this_run": round(seconds, 1), "steps_per_s": result["steps_per_s"],
                     "settings": s})
-    with open(metrics_path, "w") as f:
-        json.dump(metrics, f, indent=1)
+    write_metrics(out, metrics)
     models = sorted(glob.glob(os.path.join(out, "model_*.h5")))
     print(f"Done: step {result['step']} of {result['n_steps']} in {seconds:.0f} s "
           f"({(result['steps_per_s'] or 0):.2f} steps/s).")
@@ -458,12 +391,7 @@ def _image_files(folder):
 
 
 def cmd_translate(args):
-    _agg()
-    try:
-        return _translate(args)
-    except (ValueError, FileNotFoundError) as exc:
-        print(f"tinygan pix2pix translate: {exc}", file=sys.stderr)
-        return 2
+    return run_command("tinygan pix2pix translate", _translate, args)
 
 
 def _translate(args):
