@@ -9,6 +9,7 @@ import sys
 
 COMMAND_MODULES = [
     "tinygan.gans.pix2pix_cli",
+    "tinygan.gans.cyclegan_cli",
     "tinygan.gans.part1_cli",
     "tinygan.bench_cli",
 ]
