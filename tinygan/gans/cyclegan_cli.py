@@ -9,12 +9,13 @@
   with the other generator at hand, also the reconstruction (the book's Real / Generated / Reconstructed figure).
 """
 import argparse
+import functools
 import glob
 import os
 import re
 import time
 
-from tinygan.training.run_folder import read_metrics, run_command, start_or_resume, write_metrics
+from tinygan.training.run_folder import begin, command_group, exit_code, finish, print_loaded, read_metrics, run_command
 
 # defaults of `train` on the embedded demo: a small generator (16 filters, 3 concatenating ResNet blocks), about
 # 4 minutes on 2 CPU cores
@@ -25,6 +26,55 @@ BOOK = {"epochs": 100, "save_every": 1.0, "model_every": 5.0, "ngf": 64, "ndf": 
         "checkpoint_every": 1000}
 DEFAULT_OUT = os.path.join("runs", "cyclegan")
 SCHEDULE_SETTINGS = ("epochs", "max_steps", "save_every", "model_every", "checkpoint_every", "log_every")
+
+# `train` options by group: (flag, type (bool: a switch), help); every default is None (= the demo's or the book's)
+TRAIN_OPTIONS = [
+    ("data", [
+        ("--data", str, "training images: an npz from `prepare` (arr_0 domain A, arr_1 domain B) or a folder with "
+         "trainA/ trainB/ (prepared on the fly at --size). Default: the embedded demo"),
+        ("--val-data", str, "held-out images (npz or folder) for the cycle L1 at each summary. Default: the demo's "
+         "held-out set when --data is not given, else none"),
+        ("--size", int, "image side when --data is a folder (default 256)")]),
+    ("model and optimizer", [
+        ("--n-resnet", int, "ResNet blocks of each generator (9 = the book at 256 px, 6 its 128 px variant; default "
+         "9 with --data, %d for the demo)" % DEMO["n_resnet"]),
+        ("--ngf", int, "generator filters in the first layer (64 = the book; default 64 with --data, %d for the "
+         "demo)" % DEMO["ngf"]),
+        ("--ndf", int, "discriminator filters in the first layer (64 = the book's C64-C128-C256-C512; default 64 "
+         "with --data, %d for the demo)" % DEMO["ndf"]),
+        ("--lr", float, "Adam learning rate of all models (default 0.0002)"),
+        ("--beta1", float, "Adam beta_1 (default 0.5)"),
+        ("--identity-weight", float, "weight of the identity L1 term (default 5, the book's half of the cycle "
+         "weight; 0 leaves it out)"),
+        ("--cycle-weight", float, "weight of each cycle L1 term (lambda, default 10)"),
+        ("--pool-size", int, "generated images kept per domain for the discriminator updates (default 50, the "
+         "book's)"),
+        ("--decay", bool, "the paper's schedule: the learning rate falls linearly to 0 over the second half of "
+         "the run (default: constant, as the book)")]),
+    ("schedule", [
+        ("--epochs", int, "epochs of len(domain A) steps each (default 100 with --data, the book's; %d for the "
+         "demo)" % DEMO["epochs"]),
+        ("--batch-size", int, "images per domain per step (default 1, the book's)"),
+        ("--max-steps", int, "stop after this many steps in total (default: epochs x steps per epoch)"),
+        ("--seed", int, "random seed of weights, pools and image choice (default 1)")]),
+    ("output", [
+        ("--out", str, "run folder (default runs/cyclegan; a new runs/cyclegan_N if it is taken and --resume is "
+         "not given)"),
+        ("--save-every", float, "epochs between summaries (plots, held-out cycle L1, checkpoint; default 1 with "
+         "--data, the book's, %g for the demo)" % DEMO["save_every"]),
+        ("--model-every", float, "epochs between saving both generators as g_model_*_NNNNNN.h5 (default 5 with "
+         "--data, the book's, %g for the demo; also at the end)" % DEMO["model_every"]),
+        ("--checkpoint-every", int, "steps between extra checkpoints besides the summaries' (default %d with "
+         "--data, %d for the demo; 0: only at summaries)" % (BOOK["checkpoint_every"], DEMO["checkpoint_every"])),
+        ("--log-every", int, "print the book's line '>step, dA[..] dB[..] g[..]' every N steps (default 1 with "
+         "--data, %d for the demo; 0: never)" % DEMO["log_every"]),
+        ("--val-images", int, "held-out images per domain for the cycle L1 (default 64)"),
+        ("--no-progress", bool, "no progress bar"),
+        ("--resume", bool, "continue from the run folder's checkpoint.npz (with no --out: the latest "
+         "runs/cyclegan* run); the saved settings are used, and --epochs, --max-steps, --save-every, "
+         "--model-every, --checkpoint-every, --log-every may be changed"),
+        ("--overwrite", bool, "start afresh in --out even if it holds a run")]),
+]
 
 EPILOG_PREPARE = """\
 examples:
@@ -76,19 +126,19 @@ examples:
   tinygan cyclegan translate g_model_AtoB_089025.h5 horse2zebra/testA/n02381460_541.jpg
 """
 
+PREPARE_PARSER = dict(help="trainA/ trainB/ folders -> the book's npz", epilog=EPILOG_PREPARE,
+                      formatter_class=argparse.RawDescriptionHelpFormatter,
+                      description="Load every image of FOLDER/trainA and FOLDER/trainB (and testA/testB), resize "
+                      "them to SIZE x SIZE and save the two domains as a compressed npz (arr_0 = A, arr_1 = B, uint8 "
+                      "0..255; training scales them to [-1,1]).")
+
 
 def register(subparsers):
-    p = subparsers.add_parser("cyclegan", help="CycleGAN unpaired image translation (book chapters 24-26)",
-                              description="CycleGAN unpaired image-to-image translation (book chapters 24-26): "
-                              "prepare two image folders, train, translate both ways.")
-    sub = p.add_subparsers(dest="cyclegan_command", metavar="{prepare,train,translate}")
-    p.set_defaults(func=lambda args: (p.print_help(), 2)[1])
+    p, sub = command_group(subparsers, "cyclegan", "CycleGAN unpaired image translation (book chapters 24-26)",
+                           "CycleGAN unpaired image-to-image translation (book chapters 24-26): prepare two image "
+                           "folders, train, translate both ways.")
     fmt = argparse.RawDescriptionHelpFormatter
-
-    pp = sub.add_parser("prepare", help="trainA/ trainB/ folders -> the book's npz", epilog=EPILOG_PREPARE,
-                        formatter_class=fmt, description="Load every image of FOLDER/trainA and FOLDER/trainB "
-                        "(and testA/testB), resize them to SIZE x SIZE and save the two domains as a compressed npz "
-                        "(arr_0 = A, arr_1 = B, uint8 0..255; training scales them to [-1,1]).")
+    pp = sub.add_parser("prepare", **PREPARE_PARSER)
     pp.add_argument("folder", help="folder with trainA/ and trainB/ (e.g. horse2zebra/)")
     pp.add_argument("-o", "--output", help="npz to write (default: <folder name>_<size>.npz, e.g. "
                     "horse2zebra_256.npz)")
@@ -97,7 +147,7 @@ def register(subparsers):
                     "validation cycle L1) instead of stacking them into the training arrays as the book does")
     pp.add_argument("--interpolation", choices=["nearest", "bilinear", "bicubic", "lanczos"], default="nearest",
                     help="resize filter (default nearest, as Keras' load_img in the book)")
-    pp.set_defaults(func=cmd_prepare)
+    pp.set_defaults(func=functools.partial(run_command, "tinygan cyclegan prepare", _prepare))
 
     tp = sub.add_parser("train", help="train CycleGAN (no arguments: the embedded demo, a few minutes on CPU)",
                         formatter_class=fmt, description="Train CycleGAN as the book does: per step one random "
@@ -106,59 +156,14 @@ def register(subparsers):
                         "the A->B composite, D_B; Adam(0.0002, beta_1=0.5).",
                         epilog=EPILOG_TRAIN % {"epochs": DEMO["epochs"], "ngf": DEMO["ngf"], "ndf": DEMO["ndf"],
                                                "n_resnet": DEMO["n_resnet"], "save": "%g" % DEMO["save_every"]})
-    g = tp.add_argument_group("data")
-    g.add_argument("--data", help="training images: an npz from `prepare` (arr_0 domain A, arr_1 domain B) or a "
-                   "folder with trainA/ trainB/ (prepared on the fly at --size). Default: the embedded demo")
-    g.add_argument("--val-data", help="held-out images (npz or folder) for the cycle L1 at each summary. Default: "
-                   "the demo's held-out set when --data is not given, else none")
-    g.add_argument("--size", type=int, default=None, help="image side when --data is a folder (default 256)")
-    g = tp.add_argument_group("model and optimizer")
-    g.add_argument("--n-resnet", type=int, default=None, help="ResNet blocks of each generator (9 = the book at "
-                   "256 px, 6 its 128 px variant; default 9 with --data, %d for the demo)" % DEMO["n_resnet"])
-    g.add_argument("--ngf", type=int, default=None, help="generator filters in the first layer (64 = the book; "
-                   "default 64 with --data, %d for the demo)" % DEMO["ngf"])
-    g.add_argument("--ndf", type=int, default=None, help="discriminator filters in the first layer (64 = the "
-                   "book's C64-C128-C256-C512; default 64 with --data, %d for the demo)" % DEMO["ndf"])
-    g.add_argument("--lr", type=float, default=None, help="Adam learning rate of all models (default 0.0002)")
-    g.add_argument("--beta1", type=float, default=None, help="Adam beta_1 (default 0.5)")
-    g.add_argument("--identity-weight", type=float, default=None, help="weight of the identity L1 term (default "
-                   "5, the book's half of the cycle weight; 0 leaves it out)")
-    g.add_argument("--cycle-weight", type=float, default=None, help="weight of each cycle L1 term (lambda, "
-                   "default 10)")
-    g.add_argument("--pool-size", type=int, default=None, help="generated images kept per domain for the "
-                   "discriminator updates (default 50, the book's)")
-    g.add_argument("--decay", action="store_true", default=None, help="the paper's schedule: the learning rate "
-                   "falls linearly to 0 over the second half of the run (default: constant, as the book)")
-    g = tp.add_argument_group("schedule")
-    g.add_argument("--epochs", type=int, default=None, help="epochs of len(domain A) steps each (default 100 with "
-                   "--data, the book's; %d for the demo)" % DEMO["epochs"])
-    g.add_argument("--batch-size", type=int, default=None, help="images per domain per step (default 1, the "
-                   "book's)")
-    g.add_argument("--max-steps", type=int, default=None, help="stop after this many steps in total (default: "
-                   "epochs x steps per epoch)")
-    g.add_argument("--seed", type=int, default=None, help="random seed of weights, pools and image choice "
-                   "(default 1)")
-    g = tp.add_argument_group("output")
-    g.add_argument("--out", default=None, help="run folder (default runs/cyclegan; a new runs/cyclegan_N if it is "
-                   "taken and --resume is not given)")
-    g.add_argument("--save-every", type=float, default=None, help="epochs between summaries (plots, held-out "
-                   "cycle L1, checkpoint; default 1 with --data, the book's, %g for the demo)" % DEMO["save_every"])
-    g.add_argument("--model-every", type=float, default=None, help="epochs between saving both generators as "
-                   "g_model_*_NNNNNN.h5 (default 5 with --data, the book's, %g for the demo; also at the end)"
-                   % DEMO["model_every"])
-    g.add_argument("--checkpoint-every", type=int, default=None, help="steps between extra checkpoints besides "
-                   "the summaries' (default %d with --data, %d for the demo; 0: only at summaries)"
-                   % (BOOK["checkpoint_every"], DEMO["checkpoint_every"]))
-    g.add_argument("--log-every", type=int, default=None, help="print the book's line '>step, dA[..] dB[..] "
-                   "g[..]' every N steps (default 1 with --data, %d for the demo; 0: never)" % DEMO["log_every"])
-    g.add_argument("--val-images", type=int, default=64, help="held-out images per domain for the cycle L1 "
-                   "(default 64)")
-    g.add_argument("--no-progress", action="store_true", help="no progress bar")
-    g.add_argument("--resume", action="store_true", help="continue from the run folder's checkpoint.npz (with no "
-                   "--out: the latest runs/cyclegan* run); the saved settings are used, and --epochs, --max-steps, "
-                   "--save-every, --model-every, --checkpoint-every, --log-every may be changed")
-    g.add_argument("--overwrite", action="store_true", help="start afresh in --out even if it holds a run")
-    tp.set_defaults(func=cmd_train)
+    for group, options in TRAIN_OPTIONS:
+        g = tp.add_argument_group(group)
+        for flag, kind, text in options:
+            if kind is bool:
+                g.add_argument(flag, action="store_true", default=None, help=text)
+            else:
+                g.add_argument(flag, type=kind, default=None if flag != "--val-images" else 64, help=text)
+    tp.set_defaults(func=functools.partial(run_command, "tinygan cyclegan train", _train))
 
     xp = sub.add_parser("translate", help="translate images with a saved generator, either way",
                         formatter_class=fmt, epilog=EPILOG_TRANSLATE, description="Translate an image, a folder "
@@ -173,15 +178,11 @@ def register(subparsers):
     xp.add_argument("-n", "--count", type=int, default=10, help="with an npz: how many images (default 10)")
     xp.add_argument("--interpolation", choices=["nearest", "bilinear", "bicubic", "lanczos"], default="lanczos",
                     help="resize filter for inputs whose size differs from the model's (default lanczos)")
-    xp.set_defaults(func=cmd_translate)
+    xp.set_defaults(func=functools.partial(run_command, "tinygan cyclegan translate", _translate))
     return p
 
 
 # ---- prepare ----------------------------------------------------------------------------------------------------
-def cmd_prepare(args):
-    return run_command("tinygan cyclegan prepare", _prepare, args)
-
-
 def _prepare(args):
     from .cyclegan_data import prepare_unpaired_folder
     if not os.path.isdir(args.folder):
@@ -212,25 +213,14 @@ def _settings(args):
          "save_every": pick("save_every", d["save_every"]), "model_every": pick("model_every", d["model_every"]),
          "checkpoint_every": pick("checkpoint_every", d["checkpoint_every"]),
          "log_every": pick("log_every", d["log_every"])}
-    if demo:
-        from .cyclegan_data import default_dataset_path
-        s["data"] = default_dataset_path("train")
-        s["val_data"] = s["val_data"] or default_dataset_path("val")
     return s
 
 
-def cmd_train(args):
-    return run_command("tinygan cyclegan train", _train, args)
-
-
 def _train(args):
-    from tinygan import random as tg_random
-
     from . import cyclegan as cg
-    from .cyclegan_data import load_unpaired
+    from .cyclegan_data import default_dataset_path, load_unpaired
 
-    out, s, resume_from = start_or_resume(args, DEFAULT_OUT, SCHEDULE_SETTINGS, _settings)
-    tg_random.seed(s["seed"])
+    out, s, resume_from = begin(args, DEFAULT_OUT, SCHEDULE_SETTINGS, _settings, default_dataset_path)
     dataset = load_unpaired(s["data"], s["size"])
     val = load_unpaired(s["val_data"], s["size"]) if s["val_data"] else None
     if val is not None and val[0].shape[1:] != dataset[0].shape[1:]:
@@ -238,10 +228,8 @@ def _train(args):
                          f"training images are {dataset[0].shape[1]}x{dataset[0].shape[2]}")
     image_shape = dataset[0].shape[1:]
     s["image_shape"] = [int(x) for x in image_shape]
-    what = "the embedded demo dataset (photos <-> line drawings)" if s["demo"] else s["data"]
-    print('Loaded', dataset[0].shape, dataset[1].shape, 'from', what)
-    if val is not None:
-        print('Held out', val[0].shape, val[1].shape)
+    print_loaded(dataset, val, "the embedded demo dataset (photos <-> line drawings)" if s["demo"] else s["data"],
+                 "Held out")
     models = cg.define_models(image_shape, n_resnet=s["n_resnet"], ngf=s["ngf"], ndf=s["ndf"], lr=s["lr"],
                               beta_1=s["beta1"], identity_weight=s["identity_weight"], cycle_weight=s["cycle_weight"])
     print(f"Models: 2 generators of {models['g_model_AtoB'].count_params():,} parameters (ngf={s['ngf']}, "
@@ -265,13 +253,7 @@ def _train(args):
                       lr=s["lr"], decay_from=n_steps // 2 if s["decay"] else None, log_every=s["log_every"],
                       progress=not args.no_progress, checkpoint_every=s["checkpoint_every"] or None,
                       resume_from=resume_from, max_steps=s["max_steps"], extra={"settings": s})
-    seconds = time.time() - t0
-    metrics.update({"step": result["step"], "n_steps": result["n_steps"], "interrupted": result["interrupted"],
-                    "val_cycle_trained": result["val_cycle"], "seconds_this_run": round(seconds, 1),
-                    "steps_per_s": result["steps_per_s"], "settings": s})
-    write_metrics(out, metrics)
-    print(f"Done: step {result['step']} of {result['n_steps']} in {seconds:.0f} s "
-          f"({(result['steps_per_s'] or 0):.2f} steps/s).")
+    finish("cyclegan", out, result, metrics, time.time() - t0, s, val_cycle_trained=result["val_cycle"])
     if result["val_cycle"] and "val_cycle_untrained" in metrics:
         before, after = metrics["val_cycle_untrained"], result["val_cycle"]
         print("Held-out cycle L1: A->B->A %.4f (untrained %.4f), B->A->B %.4f (untrained %.4f)"
@@ -282,10 +264,7 @@ def _train(args):
     if latest:
         print(f"Generators: {latest[0]}, {latest[1]}  ->  tinygan cyclegan translate {out} IMAGE_OR_FOLDER "
               "[--direction BtoA]")
-    if result["interrupted"]:
-        print(f"Interrupted: continue with `tinygan cyclegan train --resume --out {out}`")
-        return 130
-    return 0
+    return exit_code("cyclegan", out, result)
 
 
 # ---- translate --------------------------------------------------------------------------------------------------
@@ -342,10 +321,6 @@ def load_generators(path, direction="AtoB"):
         cand = path[:m.start()] + "g_model_%s_%s.h5" % ("BtoA" if m.group(1) == "AtoB" else "AtoB", m.group(2))
         partner = load_model(cand) if os.path.exists(cand) else None
     return load_model(path), partner, path
-
-
-def cmd_translate(args):
-    return run_command("tinygan cyclegan translate", _translate, args)
 
 
 def _translate(args):

@@ -13,7 +13,7 @@ import re
 import sys
 import time
 
-from tinygan.training.run_folder import read_metrics, run_command, start_or_resume, use_agg, write_metrics
+from tinygan.training.run_folder import begin, command_group, exit_code, finish, print_loaded, read_metrics, run_command, use_agg
 
 # defaults of `train` when no --data is given (the embedded demo, sized for a few minutes on 2 CPU cores)
 DEMO = {"epochs": 15, "save_every": 3.0, "ngf": 32, "ndf": 32, "log_every": 200, "checkpoint_every": 1000}
@@ -70,11 +70,9 @@ examples:
 
 
 def register(subparsers):
-    p = subparsers.add_parser("pix2pix", help="Pix2Pix image-to-image translation (book chapters 21-23)",
-                              description="Pix2Pix image-to-image translation (book chapters 21-23): prepare "
-                              "paired data, train, translate.")
-    sub = p.add_subparsers(dest="pix2pix_command", metavar="{prepare,train,translate}")
-    p.set_defaults(func=lambda args: (p.print_help(), 2)[1])
+    p, sub = command_group(subparsers, "pix2pix", "Pix2Pix image-to-image translation (book chapters 21-23)",
+                           "Pix2Pix image-to-image translation (book chapters 21-23): prepare paired data, train, "
+                           "translate.")
 
     fmt = argparse.RawDescriptionHelpFormatter
     # ---- prepare ----
@@ -276,10 +274,6 @@ def _settings(args):
          "save_every": args.save_every if args.save_every is not None else d["save_every"],
          "checkpoint_every": args.checkpoint_every if args.checkpoint_every is not None else d["checkpoint_every"],
          "log_every": args.log_every if args.log_every is not None else d["log_every"]}
-    if demo:
-        from .pix2pix_data import default_dataset_path
-        s["data"] = default_dataset_path("train")
-        s["val_data"] = s["val_data"] or default_dataset_path("val")
     return s
 
 
@@ -290,20 +284,15 @@ def cmd_train(args):
 def _train(args):
     import numpy as np
 
-    from tinygan import random as tg_random
-
-    out, s, resume_from = start_or_resume(args, DEFAULT_OUT, SCHEDULE_SETTINGS, _settings)
     from .pix2pix import define_models, evaluate_l1, identity_l1, rng_isolated, train
+    from .pix2pix_data import default_dataset_path
 
-    tg_random.seed(s["seed"])
+    out, s, resume_from = begin(args, DEFAULT_OUT, SCHEDULE_SETTINGS, _settings, default_dataset_path)
     dataset = _load_pairs(s["data"], s["direction"], s["size"])
     val = _load_pairs(s["val_data"], s["direction"], s["size"]) if s["val_data"] else None
     image_shape = dataset[0].shape[1:]
     s["image_shape"] = [int(x) for x in image_shape]
-    what = "the embedded demo dataset (photo -> line drawing)" if s["demo"] else s["data"]
-    print('Loaded', dataset[0].shape, dataset[1].shape, 'from', what)
-    if val is not None:
-        print('Validation', val[0].shape, val[1].shape)
+    print_loaded(dataset, val, "the embedded demo dataset (photo -> line drawing)" if s["demo"] else s["data"])
     d_model, g_model, gan_model = define_models(image_shape, ngf=s["ngf"], ndf=s["ndf"], lr=s["lr"],
                                                 beta_1=s["beta1"], l1_weight=s["l1_weight"], freeze=s["freeze"])
     print(f"Models: generator {g_model.count_params():,} parameters (ngf={s['ngf']}), discriminator "
@@ -327,15 +316,8 @@ def _train(args):
                    log_every=s["log_every"], progress=not args.no_progress,
                    checkpoint_every=s["checkpoint_every"] or None, resume_from=resume_from,
                    max_steps=s["max_steps"], extra={"settings": s})
-    seconds = time.time() - t0
-    metrics.update({"step": result["step"], "n_steps": result["n_steps"], "interrupted": result["interrupted"],
-                    "val_l1_trained": result["val_l1"],
-                    "seconds_this_run": round(seconds, 1), "steps_per_s": result["steps_per_s"],
-                    "settings": s})
-    write_metrics(out, metrics)
+    finish("pix2pix", out, result, metrics, time.time() - t0, s, val_l1_trained=result["val_l1"])
     models = sorted(glob.glob(os.path.join(out, "model_*.h5")))
-    print(f"Done: step {result['step']} of {result['n_steps']} in {seconds:.0f} s "
-          f"({(result['steps_per_s'] or 0):.2f} steps/s).")
     if result["val_l1"] is not None and "val_l1_untrained" in metrics:
         print("Validation L1: trained %.4f, untrained %.4f, identity %.4f, best constant %.4f"
               % (result["val_l1"], metrics["val_l1_untrained"], metrics["val_l1_identity"],
@@ -343,10 +325,7 @@ def _train(args):
     print(f"Figures: {out}/plot_*.png (source / generated / target), {out}/losses.png; log {out}/losses.csv")
     if models:
         print(f"Generator: {models[-1]}  ->  tinygan pix2pix translate {out} IMAGE_OR_FOLDER")
-    if result["interrupted"]:
-        print(f"Interrupted: continue with `tinygan pix2pix train --resume --out {out}`")
-        return 130
-    return 0
+    return exit_code("pix2pix", out, result)
 
 
 # ---- translate --------------------------------------------------------------------------------------------------

@@ -84,13 +84,10 @@ class TrainingLoop:
 
     def write(self, msg):
         """A message above the progress bar (or through ``log``)."""
-        if self.log is None:
-            return
-        if self._bar is not None and not self._bar.disable and self.log is print:
-            from tqdm.auto import tqdm
-            tqdm.write(msg)
-        else:
-            self.log(msg)
+        from tqdm.auto import tqdm
+        above_bar = self.log is print and self._bar is not None and not self._bar.disable
+        if self.log is not None:
+            (tqdm.write if above_bar else self.log)(msg)
 
     def _checkpoint(self, step, state):
         extra = {"n_steps": self.n_steps, **state(), "monitor": self.monitor.state() if self.monitor else {},

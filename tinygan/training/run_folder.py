@@ -17,6 +17,14 @@ def use_agg():
     matplotlib.use("Agg")
 
 
+def command_group(subparsers, name, help, description):
+    """``tinygan NAME {prepare,train,translate}``: the group's parser (printing its help when no sub-command is
+    given) and its sub-parsers."""
+    p = subparsers.add_parser(name, help=help, description=description)
+    p.set_defaults(func=lambda args: (p.print_help(), 2)[1])
+    return p, p.add_subparsers(dest=f"{name}_command", metavar="{prepare,train,translate}")
+
+
 def find_runs(base):
     """``base``, ``base_2``, ``base_3``, ... that exist, in that order."""
     runs = [d for d in glob.glob(base + "*") if os.path.isdir(d) and re.fullmatch(
@@ -95,3 +103,40 @@ def run_command(prog, fn, args, errors=(ValueError, FileNotFoundError)):
     except KeyboardInterrupt:
         print("\nInterrupted (outside the training loop: nothing more saved).", file=sys.stderr)
         return 130
+
+
+def begin(args, base, schedule_keys, make_settings, demo_path):
+    """:func:`start_or_resume`, with the demo's data (``demo_path('train')``, ``demo_path('val')``) filled in for
+    a fresh run without --data, and the run's seed set; returns ``(out, settings, resume_from)``."""
+    from tinygan import random as tg_random
+
+    out, s, resume_from = start_or_resume(args, base, schedule_keys, make_settings)
+    if s["demo"] and not resume_from:
+        s["data"], s["val_data"] = demo_path("train"), s["val_data"] or demo_path("val")
+    tg_random.seed(s["seed"])
+    return out, s, resume_from
+
+
+def print_loaded(dataset, val, what, val_name="Validation"):
+    print('Loaded', dataset[0].shape, dataset[1].shape, 'from', what)
+    if val is not None:
+        print(val_name, val[0].shape, val[1].shape)
+
+
+def finish(command, out, result, metrics, seconds, settings, **values):
+    """Write metrics.json (the run's state plus ``values``), print the closing line; returns the exit code part
+    for an interrupted run via :func:`exit_code`."""
+    metrics.update({"step": result["step"], "n_steps": result["n_steps"], "interrupted": result["interrupted"],
+                    **values, "seconds_this_run": round(seconds, 1), "steps_per_s": result["steps_per_s"],
+                    "settings": settings})
+    write_metrics(out, metrics)
+    print(f"Done: step {result['step']} of {result['n_steps']} in {seconds:.0f} s "
+          f"({(result['steps_per_s'] or 0):.2f} steps/s).")
+
+
+def exit_code(command, out, result):
+    """130 (with how to continue) for an interrupted run, else 0."""
+    if result["interrupted"]:
+        print(f"Interrupted: continue with `tinygan {command} train --resume --out {out}`")
+        return 130
+    return 0
