@@ -59,6 +59,26 @@ def test_composite_trains_only_its_first_generator():
     assert changed == {"g_model_AtoB": True, "g_model_BtoA": False, "d_model_B": False}
 
 
+def test_instance_norm_relu_pairs_fuse_with_unchanged_numbers():
+    """InstanceNormalization -> Activation('relu') runs as one op (no pre-activation kept); same losses and weights
+    after a composite update as with the pairs run apart."""
+    rng = np.random.default_rng(0)
+    a, b = rng.uniform(-1, 1, (2, 1, *SHAPE)).astype(np.float32)
+    results = []
+    for fuse in (True, False):
+        m = build(0)
+        g = m["g_model_AtoB"]
+        assert sum(alpha == 0.0 for _, alpha in g._fusions.values()) == 6  # c7s1, d128, d256, R1 conv1, u128, u64
+        if not fuse:
+            m["g_model_AtoB"]._fusions, m["g_model_BtoA"]._fusions = {}, {}
+        y = np.ones((1, *m["d_model_B"].output_shape[1:]), np.float32)
+        losses = m["c_model_AtoB"].train_on_batch([a, b], [y, b, a, b])
+        results.append((losses, g.get_weights(), g.predict(a)))
+    assert results[0][0] == results[1][0]
+    for x, y in zip(results[0][1] + [results[0][2]], results[1][1] + [results[1][2]]):
+        np.testing.assert_array_equal(x, y)
+
+
 def test_update_image_pool_follows_image_pool_lua():
     np.random.seed(3)
     py_random.seed(3)

@@ -111,7 +111,9 @@ import numpy as np
 from .kernels import blas
 
 DEFAULT_THREADS = 2
-MODEL_NAMES = ("pix2pix", "dcgan_mnist", "dcgan_cifar10")
+MODEL_NAMES = ("pix2pix", "dcgan_mnist", "dcgan_cifar10", "cyclegan")
+# models whose bench code lives in a module of its own: step_flops, label, make_tinygan_step, make_torch_step
+OWN_MODULE = {"cyclegan": "tinygan.bench_cyclegan"}
 
 
 # ================================================================================================
@@ -431,6 +433,8 @@ def model_sizes(quick):
 
 def step_flops(model, quick=False):
     """GEMM FLOPs of one book train step (see the module docstring for what is counted)."""
+    if model in OWN_MODULE:
+        return importlib.import_module(OWN_MODULE[model]).step_flops(quick)
     sz = model_sizes(quick)[model]
     if model == "pix2pix":
         d, g = pix2pix_layers(sz["size"], sz["batch"])
@@ -450,6 +454,8 @@ def step_flops(model, quick=False):
 
 
 def model_label(model, quick=False):
+    if model in OWN_MODULE:
+        return importlib.import_module(OWN_MODULE[model]).label(quick)
     sz = model_sizes(quick)[model]
     if model == "pix2pix":
         return f"pix2pix step {sz['size']}px b{sz['batch']}"
@@ -619,6 +625,8 @@ def _set_trainable(module, flag):
 
 def make_torch_step(model, quick=False):
     """One book train step in PyTorch (same work as the tinygan step); returns (step, n_params of G+D)."""
+    if model in OWN_MODULE:
+        return importlib.import_module(OWN_MODULE[model]).make_torch_step(quick)
     torch = torch_or_none()
     F = torch.nn.functional
     gen = torch.Generator().manual_seed(0)
@@ -715,6 +723,8 @@ def _quiet(step):
 
 def make_tinygan_step(model, quick=False):
     """One book train step on tinygan.keras (the gans modules' own define_* functions); returns (step, n_params)."""
+    if model in OWN_MODULE:
+        return importlib.import_module(OWN_MODULE[model]).make_tinygan_step(quick)
     rng = np.random.default_rng(0)
     sz = model_sizes(quick)[model]
     if model == "pix2pix":
