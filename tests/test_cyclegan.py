@@ -269,6 +269,12 @@ def test_cli_train_resume_and_translate_both_ways(tmp_path, capsys):
     assert "at step 5" in capsys.readouterr().out
     assert [r["step"] for r in read_csv(out / "losses.csv")] == list(range(1, 9))
     assert (out / "g_model_AtoB_000008.h5").exists() and (out / "g_model_BtoA_000008.h5").exists()
+    # the book's inference programs (Listing 26.28) load them with a custom-object registry
+    from tinygan.keras.layers import InstanceNormalization
+    from tinygan.keras.models import load_model
+    cust = {'InstanceNormalization': InstanceNormalization}
+    model_AtoB = load_model(str(out / "g_model_AtoB_000008.h5"), cust)
+    assert model_AtoB.count_params() == cg.define_generator((16, 16, 3), 1, 4).count_params()
     # translate: a run folder both ways (with the reverse generator: reconstruction and figure), an h5, an npz
     res = tmp_path / "res"
     img = tmp_path / "h2z" / "testA" / "0.png"
