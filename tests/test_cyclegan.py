@@ -286,8 +286,8 @@ def test_cli_train_resume_and_translate_both_ways(tmp_path, capsys):
     assert "B -> A translation(s)" in capsys.readouterr().out
     assert main(["cyclegan", "translate", str(out / "g_model_BtoA_000008.h5"), str(tmp_path / "t.npz"),
                  "--direction", "BtoA", "-n", "2", "-o", str(res)]) == 0
-    assert (res / "t_00001_figure.png").exists()
-    assert np.asarray(Image.open(res / "t_00001_generated.png")).shape == (16, 16, 3)
+    assert (res / "t_BtoA_00001_figure.png").exists()
+    assert np.asarray(Image.open(res / "t_BtoA_00001_generated.png")).shape == (16, 16, 3)
 
 
 def test_cli_bad_data_gives_one_line(tmp_path, capsys):

@@ -28,6 +28,7 @@ from tinygan.keras.layers import Activation, Concatenate, Conv2D, Conv2DTranspos
 from tinygan.keras.models import Model
 from tinygan.keras.optimizers import Adam
 
+from .pix2pix import plot_images
 from .pix2pix_data import _pyplot, unscale_images
 
 LOG_FORMAT = ">%d, dA[%.3f,%.3f] dB[%.3f,%.3f] g[%.3f,%.3f]"
@@ -279,6 +280,12 @@ def plot_rows(rows, filename, titles=None, suptitle=None):
     pyplot.savefig(filename)
     pyplot.close()
     return filename
+
+
+def show_plot(imagesX, imagesY1, imagesY2, filename=None):
+    """The book's figure of Listing 26.28: Real / Generated / Reconstructed side by side (one image each), saved
+    to ``filename`` (or shown when None)."""
+    return plot_images(imagesX, imagesY1, imagesY2, filename, titles=('Real', 'Generated', 'Reconstructed'))
 
 
 def summarize_performance(step, g_model, trainX, name, n_samples=5, out_dir="."):

@@ -327,7 +327,7 @@ def _translate(args):
     import numpy as np
     from PIL import Image
 
-    from .cyclegan import plot_rows, translate
+    from .cyclegan import show_plot, translate
     from .cyclegan_data import load_unpaired
     from .pix2pix_data import _image_files, load_image, to_uint8
 
@@ -342,7 +342,7 @@ def _translate(args):
             raise ValueError(f"{args.input} holds {X.shape[1]}x{X.shape[2]} images but the generator takes "
                              f"{h}x{w}: prepare the data at --size {h}")
         base = os.path.splitext(os.path.basename(args.input))[0]
-        items = [(f"{base}_{i:05d}", X[i:i + 1]) for i in range(min(args.count, len(X)))]
+        items = [(f"{base}_{args.direction}_{i:05d}", X[i:i + 1]) for i in range(min(args.count, len(X)))]
     else:
         if os.path.isdir(args.input):
             files = [os.path.join(args.input, n) for n in _image_files(args.input)]
@@ -367,8 +367,7 @@ def _translate(args):
         if other is not None:
             back = translate(other, gen)
             Image.fromarray(to_uint8(back[0])).save(os.path.join(args.output, f"{name}_reconstructed.png"))
-            fig = plot_rows([src, gen, back], os.path.join(args.output, f"{name}_figure.png"),
-                            titles=["Real", "Generated", "Reconstructed"])
+            fig = show_plot(src, gen, back, os.path.join(args.output, f"{name}_figure.png"))
             msg += f", {fig} (cycle L1 {float(np.mean(np.abs(back - src))):.4f})"
         print(msg)
     print(f"Wrote {len(items)} {a} -> {b} translation(s) to {args.output}")

@@ -319,15 +319,15 @@ def plot_translations(X_realA, X_fakeB, X_realB, filename, title=None):
     return filename
 
 
-def plot_images(src_img, gen_img, tar_img=None, filename=None):
+def plot_images(src_img, gen_img, tar_img=None, filename=None, titles=('Source', 'Generated', 'Expected')):
     """The book's Source / Generated / Expected figure (Listing 23.24); without a target, Source / Generated.
-    Saved to ``filename`` (or shown when None)."""
+    Saved to ``filename`` (or shown when None). CycleGAN's Real / Generated / Reconstructed figure is the same."""
     pyplot = _pyplot()
     parts = [src_img, gen_img] + ([tar_img] if tar_img is not None else [])
     images = np.vstack(parts)
     # scale from [-1,1] to [0,1]
     images = unscale_images(images)
-    titles = ['Source', 'Generated', 'Expected'][:len(images)]
+    titles = list(titles)[:len(images)]
     # plot images row by row
     for i in range(len(images)):
         # define subplot
