@@ -341,3 +341,12 @@ def test_demo_data_is_unpaired_and_small():
     assert all(p.tobytes() in a_ids for p in np.round((A + 1) * 127.5).astype(np.uint8))
     assert all(q.tobytes() in b_ids for q in np.round((B + 1) * 127.5).astype(np.uint8))
     assert os.path.getsize(default_dataset_path("train")) + os.path.getsize(default_dataset_path("val")) < 3e6
+
+
+def test_bench_layers_are_the_books_models():
+    """The bench's FLOP count and PyTorch reference are built from these layers: the same parameters as the
+    Keras models (InstanceNormalization counted as the 'bn' pair)."""
+    from tinygan import bench_cyclegan
+    d, g = bench_cyclegan.layers(256)
+    assert sum(layer.n_params for layer in d) == 6962369 and sum(layer.n_params for layer in g) == 35276553
+    assert bench_cyclegan.step_flops() == 16 * bench_cyclegan.step_flops(quick=True)
