@@ -18,7 +18,7 @@ import time
 from tinygan.training.run_folder import begin, command_group, exit_code, finish, print_loaded, read_metrics, run_command
 
 # defaults of `train` on the embedded demo: a small generator (16 filters, 3 concatenating ResNet blocks), about
-# 4 minutes on 2 CPU cores (720 steps)
+# 4 minutes (estimated) on 2 idle CPU cores (720 steps)
 DEMO = {"epochs": 6, "save_every": 2.0, "model_every": 3.0, "ngf": 16, "ndf": 16, "n_resnet": 3, "log_every": 120,
         "checkpoint_every": 500}
 # defaults with --data: the book's run
@@ -91,7 +91,7 @@ https://people.eecs.berkeley.edu/~taesung_park/CycleGAN/datasets/horse2zebra.zip
 EPILOG_TRAIN = """\
 With no --data, trains on the embedded unpaired demo (domain A: 120 64x64 photo crops, domain B: line drawings
 of 120 *other* crops, tinygan/data/README.md) with demo defaults (--epochs %(epochs)s --ngf %(ngf)s --ndf %(ndf)s
---n-resnet %(n_resnet)s, a summary every %(save)s epochs): about 4 minutes on 2 CPU cores. With --data the defaults
+--n-resnet %(n_resnet)s, a summary every %(save)s epochs): an estimated 4 minutes on 2 idle CPU cores. With --data the defaults
 are the book's (--epochs 100 --ngf 64 --ndf 64 --n-resnet 9, plots every epoch, models every 5, one log line a step).
 
 Written to the run folder (default runs/cyclegan, or runs/cyclegan_2, ... if that one is taken):
