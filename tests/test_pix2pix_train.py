@@ -189,11 +189,12 @@ def test_cli_train_translate_and_resume(tmp_path, capsys):
     assert (res / "toy_00002_figure.png").exists()
 
 
-def test_cli_help_explains_every_option(capsys):
+@pytest.mark.parametrize("group", ["pix2pix", "cyclegan"])
+def test_cli_help_explains_every_option(capsys, group):
     from tinygan.cli import main
     for cmd in ("prepare", "train", "translate"):
         with pytest.raises(SystemExit) as exc:
-            main(["pix2pix", cmd, "--help"])
+            main([group, cmd, "--help"])
         assert exc.value.code == 0
         text = capsys.readouterr().out
         assert "examples:" in text

@@ -36,7 +36,7 @@ def register(subparsers):
     p.add_argument("--no-torch", action="store_true", help="do not time PyTorch even if it is installed")
     p.add_argument("--no-memory", action="store_true", help="skip the peak-memory subprocesses")
     p.add_argument("--json", default=None, metavar="PATH", help="also write every number (and raw samples) as JSON")
-    p.add_argument("--profile", default=None, metavar="MODEL", choices=("pix2pix", "dcgan_mnist", "dcgan_cifar10"),
+    p.add_argument("--profile", default=None, metavar="MODEL", choices=("pix2pix", "dcgan_mnist", "dcgan_cifar10", "cyclegan"),
                    help="instead of the table, cProfile one tinygan train step of MODEL (after a warm-up step)")
     p.add_argument("--top", type=int, default=15, help="rows of the --profile listing (default 15)")
     p.add_argument("--scaling", type=int, default=None, metavar="RANKS", help="instead of the table, data-parallel "

@@ -111,7 +111,9 @@ import numpy as np
 from .kernels import blas
 
 DEFAULT_THREADS = 2
-MODEL_NAMES = ("pix2pix", "dcgan_mnist", "dcgan_cifar10")
+MODEL_NAMES = ("pix2pix", "dcgan_mnist", "dcgan_cifar10", "cyclegan")
+# models whose bench code lives in a module of its own: step_flops, label, make_tinygan_step, make_torch_step
+OWN_MODULE = {"cyclegan": "tinygan.bench_cyclegan"}
 
 
 # ================================================================================================
@@ -431,6 +433,8 @@ def model_sizes(quick):
 
 def step_flops(model, quick=False):
     """GEMM FLOPs of one book train step (see the module docstring for what is counted)."""
+    if model in OWN_MODULE:
+        return importlib.import_module(OWN_MODULE[model]).step_flops(quick)
     sz = model_sizes(quick)[model]
     if model == "pix2pix":
         d, g = pix2pix_layers(sz["size"], sz["batch"])
@@ -450,6 +454,8 @@ def step_flops(model, quick=False):
 
 
 def model_label(model, quick=False):
+    if model in OWN_MODULE:
+        return importlib.import_module(OWN_MODULE[model]).label(quick)
     sz = model_sizes(quick)[model]
     if model == "pix2pix":
         return f"pix2pix step {sz['size']}px b{sz['batch']}"
@@ -622,6 +628,8 @@ def make_torch_step(model, quick=False, sizes=None, device="cpu"):
 
     ``sizes`` overrides :func:`model_sizes` (e.g. ``{"size": 256, "batch": 16}``); ``device`` is a torch device
     ("cuda" for the GPU benchmark: modules, data and labels live there)."""
+    if model in OWN_MODULE:
+        return importlib.import_module(OWN_MODULE[model]).make_torch_step(quick)
     torch = torch_or_none()
     F = torch.nn.functional
     gen = torch.Generator().manual_seed(0)
@@ -726,6 +734,8 @@ def make_tinygan_step(model, quick=False, sizes=None):
     the PyTorch reference's do); what ``g.predict`` returns is a NumPy array, as in Keras, and goes back to the
     device in the next ``train_on_batch``."""
     from tinygan import backend
+    if model in OWN_MODULE:
+        return importlib.import_module(OWN_MODULE[model]).make_tinygan_step(quick)
     rng = np.random.default_rng(0)
     sz = sizes or model_sizes(quick)[model]
     xp, put = backend.xp(), backend.asarray

@@ -14,6 +14,7 @@ from .errors import UserInputError
 
 COMMAND_MODULES = [
     "tinygan.gans.pix2pix_cli",
+    "tinygan.gans.cyclegan_cli",
     "tinygan.gans.part1_cli",
     "tinygan.bench_cli",
     "tinygan.metrics_cli",

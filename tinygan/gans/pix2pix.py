@@ -18,24 +18,22 @@ The generator keeps BatchNorm and Dropout in training mode at inference (``train
 translation is stochastic and uses the statistics of the batch it is given; translate one image at a time
 (``batch_size=1``) to match training with ``n_batch=1``.
 """
-import contextlib
 import math
 import os
-import time
 
 import numpy as np
 from numpy import ones, zeros
 from numpy.random import randint
 
-from tinygan import distributed
 from tinygan.keras.initializers import RandomNormal
 from tinygan.keras.layers import (Activation, BatchNormalization, Concatenate, Conv2D, Conv2DTranspose, Dropout,
                                   Input, LeakyReLU)
 from tinygan.keras.models import Model
 from tinygan.keras.optimizers import Adam
+from tinygan.training.loop import rng_isolated  # noqa: F401 - re-exported for the CLI
 
-from .pix2pix_data import _pyplot, load_real_samples, unscale_images  # noqa: F401 - load_real_samples: the book's loader
 from ..errors import UserInputError
+from .pix2pix_data import _pyplot, load_real_samples, unscale_images  # noqa: F401 - load_real_samples: the book's loader
 
 LOG_FORMAT = ">%d, d1[%.3f] d2[%.3f] g[%.3f]"
 PLOT_NAME = "plot_%06d.png"
@@ -322,15 +320,15 @@ def plot_translations(X_realA, X_fakeB, X_realB, filename, title=None):
     return filename
 
 
-def plot_images(src_img, gen_img, tar_img=None, filename=None):
+def plot_images(src_img, gen_img, tar_img=None, filename=None, titles=('Source', 'Generated', 'Expected')):
     """The book's Source / Generated / Expected figure (Listing 23.24); without a target, Source / Generated.
-    Saved to ``filename`` (or shown when None)."""
+    Saved to ``filename`` (or shown when None). CycleGAN's Real / Generated / Reconstructed figure is the same."""
     pyplot = _pyplot()
     parts = [src_img, gen_img] + ([tar_img] if tar_img is not None else [])
     images = np.vstack(parts)
     # scale from [-1,1] to [0,1]
     images = unscale_images(images)
-    titles = ['Source', 'Generated', 'Expected'][:len(images)]
+    titles = list(titles)[:len(images)]
     # plot images row by row
     for i in range(len(images)):
         # define subplot
@@ -350,18 +348,6 @@ def plot_images(src_img, gen_img, tar_img=None, filename=None):
 
 
 # ---- training ---------------------------------------------------------------------------------------------------
-@contextlib.contextmanager
-def rng_isolated():
-    """Run a block (a sample plot, a validation pass) without moving the training's random streams, so how often
-    one summarizes never changes the loss trajectory."""
-    from tinygan import random as tg_random
-    state = tg_random.get_state()
-    try:
-        yield
-    finally:
-        tg_random.set_state(state)
-
-
 def _scalar(v):
     if isinstance(v, (list, tuple)):
         v = v[0]
@@ -395,11 +381,7 @@ def train(d_model, g_model, gan_model, dataset, n_epochs=100, n_batch=1, *, summ
     Returns a dict: ``step``, ``n_steps``, ``history`` (rows of this call), ``interrupted``, ``val_l1`` (last),
     ``steps_per_s``, ``checkpoint``.
     """
-    from tqdm.auto import tqdm
-
-    from tinygan.training import GracefulInterrupt, RunLog, ZeroLossMonitor, load_checkpoint, plot_losses, save_checkpoint
-    from tinygan.training.guards import first_nonfinite, nan_stop_message
-    from tinygan.training.runpage import write_run_page
+    from tinygan.training import TrainingLoop, ZeroLossMonitor
 
     # determine the output square shape of the discriminator
     n_patch = d_model.output_shape[1]
@@ -411,45 +393,34 @@ def train(d_model, g_model, gan_model, dataset, n_epochs=100, n_batch=1, *, summ
         raise UserInputError(f"the dataset has {len(trainA)} pairs, fewer than one batch of {n_batch}")
     # calculate the number of training iterations
     n_steps = bat_per_epo * n_epochs
-    summary_steps = max(1, int(round(bat_per_epo * summary_every))) if summary_every else None
-    os.makedirs(out_dir, exist_ok=True)
-    checkpoint_path = checkpoint_path or os.path.join(out_dir, CHECKPOINT_NAME)
     models = {"d_model": d_model, "g_model": g_model, "gan_model": gan_model}
-    monitor = ZeroLossMonitor(zero_loss_window, zero_loss_threshold) if zero_loss_window else None
+    loop = TrainingLoop("pix2pix", out_dir, models, ["d1", "d2", "g", "g_bce", "g_l1", "val_l1"], n_steps,
+                        bat_per_epo, summary_every=summary_every, checkpoint_every=checkpoint_every,
+                        checkpoint_path=checkpoint_path, resume_from=resume_from, max_steps=max_steps, extra=extra,
+                        stop=stop, callback=callback, progress=progress, log=log, log_every=log_every,
+                        log_line=lambda i, r: LOG_FORMAT % (i, r["d1"], r["d2"], r["g"]),
+                        postfix=lambda r: {"d1": "%.3f" % r["d1"], "d2": "%.3f" % r["d2"], "g": "%.2f" % r["g"]},
+                        optimizer_only=("gan_model",), plot_groups=[["d1", "d2"], ["g"], ["g_l1", "val_l1"]],
+                        monitor=ZeroLossMonitor(zero_loss_window, zero_loss_threshold) if zero_loss_window else None,
+                        monitor_keys=("d1", "d2"), on_nan=on_nan, page_metrics=lambda row: {
+                            "validation L1 (latest)": "-" if state["val_l1"] is None else state["val_l1"],
+                            **{k: row[k] for k in ("d1", "d2", "g", "g_l1")}})
+    state = {"val_l1": loop.saved.get("val_l1") if loop.saved else None}
 
-    start = 0
-    val_l1 = None
-    last_ckpt = nan_step = None
-    if resume_from:
-        start, saved = load_checkpoint(resume_from, models)
-        last_ckpt = start
-        if monitor and "monitor" in saved:
-            monitor.load_state(saved["monitor"])
-        val_l1 = saved.get("val_l1")
-        if log:
-            log(f"Resumed from {resume_from} at step {start} of {n_steps}")
-    fields = ["epoch", "d1", "d2", "g", "g_bce", "g_l1", "val_l1", "seconds"]
-    runlog = RunLog(os.path.join(out_dir, "losses.csv"), fields, resume_step=start if resume_from else None)
-    loss_png = os.path.join(out_dir, "losses.png")
+    def step(i):
+        # select a batch of real samples
+        [X_realA, X_realB], y_real = generate_real_samples(dataset, n_batch, n_patch)
+        # generate a batch of fake samples
+        X_fakeB, y_fake = generate_fake_samples(g_model, X_realA, n_patch)
+        # update discriminator for real samples
+        d_loss1 = _scalar(d_model.train_on_batch([X_realA, X_realB], y_real))
+        # update discriminator for generated samples
+        d_loss2 = _scalar(d_model.train_on_batch([X_realA, X_fakeB], y_fake))
+        # update the generator
+        g_loss, g_bce, g_l1 = [float(v) for v in gan_model.train_on_batch(X_realA, [y_real, X_realB])]
+        return {"d1": d_loss1, "d2": d_loss2, "g": g_loss, "g_bce": g_bce, "g_l1": g_l1}
 
-    def write(msg):
-        if log is None:
-            return
-        if bar is not None and not bar.disable and log is print:
-            tqdm.write(msg)
-        else:
-            log(msg)
-
-    def checkpoint(step):
-        nonlocal last_ckpt
-        last_ckpt = step
-        state = {"n_steps": n_steps, "n_batch": n_batch, "n_epochs": n_epochs, "val_l1": val_l1,
-                 "monitor": monitor.state() if monitor else {}, **(extra or {})}
-        return save_checkpoint(checkpoint_path, models, step, extra=state, optimizer_only=("gan_model",))
-
-    def summarize(i):
-        nonlocal val_l1
-        runlog.flush()
+    def summarize(i, write, last):
         with rng_isolated():
             summarize_performance(i, g_model, dataset, out_dir=out_dir, save_model=save_models, log=write)
             if val_dataset is not None:
@@ -458,105 +429,11 @@ def train(d_model, g_model, gan_model, dataset, n_epochs=100, n_batch=1, *, summ
                 plot_translations(val_dataset[0][:n], X_fakeB, val_dataset[1][:n],
                                   os.path.join(out_dir, VAL_PLOT_NAME % (i + 1)),
                                   "step %d, validation pairs: source / generated / target" % (i + 1))
-                val_l1 = evaluate_l1(g_model, val_dataset[0], val_dataset[1], max_images=val_images)
+                state["val_l1"] = evaluate_l1(g_model, val_dataset[0], val_dataset[1], max_images=val_images)
                 write(">val_l1[%.4f] (mean |G(source) - target| on %d validation pairs, [-1,1] scale)"
-                      % (val_l1, min(len(val_dataset[0]), val_images)))
-        return val_l1
+                      % (state["val_l1"], min(len(val_dataset[0]), val_images)))
+        return {"val_l1": state["val_l1"]}
 
-    def page(step, running=True):
-        seconds = time.perf_counter() - t0
-        done = step - start
-        timing = {"step": f"{step} of {n_steps}", "epoch": "%.2f" % (step / bat_per_epo),
-                  "seconds (this session)": round(seconds, 1),
-                  "steps/s": round(done / seconds, 2) if done and seconds > 0 else "-"}
-        metrics = {"validation L1 (latest)": val_l1 if val_l1 is not None else "-",
-                   **(extra or {}).get("baselines", {})}
-        if history:
-            metrics.update({k: history[-1][k] for k in ("d1", "d2", "g", "g_l1")})
-        write_run_page(out_dir, "tinygan pix2pix", options=(extra or {}).get("settings") or extra,
-                       metrics=metrics, timing=timing, running=running)
-
-    history = []
-    interrupted = False
-    i = start - 1
-    own_stop = stop is None
-    stop_ctx = GracefulInterrupt() if own_stop else contextlib.nullcontext(stop)
-    bar = None
-    t0 = time.perf_counter()
-    end = n_steps if max_steps is None else min(n_steps, int(max_steps))
-    with stop_ctx as stop:
-        bar = tqdm(total=end, initial=start, disable=not progress, unit="step", dynamic_ncols=True,
-                   desc="pix2pix", leave=True)
-        try:
-            # manually enumerate epochs
-            for i in range(start, end):
-                # select a batch of real samples
-                [X_realA, X_realB], y_real = generate_real_samples(dataset, n_batch, n_patch)
-                # generate a batch of fake samples
-                X_fakeB, y_fake = generate_fake_samples(g_model, X_realA, n_patch)
-                # update discriminator for real samples
-                d_loss1 = _scalar(d_model.train_on_batch([X_realA, X_realB], y_real))
-                # update discriminator for generated samples
-                d_loss2 = _scalar(d_model.train_on_batch([X_realA, X_fakeB], y_fake))
-                # update the generator
-                g_loss, g_bce, g_l1 = [float(v) for v in gan_model.train_on_batch(X_realA, [y_real, X_realB])]
-                # summarize performance
-                row = {"step": i + 1, "epoch": (i + 1) / bat_per_epo, "d1": d_loss1, "d2": d_loss2, "g": g_loss,
-                       "g_bce": g_bce, "g_l1": g_l1, "seconds": time.perf_counter() - t0}
-                bad = first_nonfinite(row) if on_nan == "stop" else None
-                if bad:
-                    runlog.log(**row)
-                    nan_step = i + 1
-                    write(nan_stop_message(i + 1, bad, last_ckpt))
-                    break
-                if log_every and (i + 1) % log_every == 0:
-                    write(LOG_FORMAT % (i + 1, d_loss1, d_loss2, g_loss))
-                if monitor:
-                    msg = monitor.update(i + 1, d_loss1, d_loss2)
-                    if msg:
-                        write(msg)
-                bar.update(1)
-                if progress and (i + 1) % 10 == 0:
-                    bar.set_postfix(d1="%.3f" % d_loss1, d2="%.3f" % d_loss2, g="%.2f" % g_loss, refresh=False)
-                history.append(row)
-                # summarize model performance
-                last = (i + 1) == end
-                if (summary_steps and (i + 1) % summary_steps == 0) or last:
-                    row["val_l1"] = summarize(i)
-                    runlog.log(**row)
-                    runlog.flush()
-                    plot_losses(runlog.path, loss_png, groups=[["d1", "d2"], ["g"], ["g_l1", "val_l1"]],
-                                title="pix2pix losses")
-                    checkpoint(i + 1)
-                    page(i + 1, running=not last)
-                else:
-                    runlog.log(**row)
-                    if checkpoint_every and (i + 1) % checkpoint_every == 0:
-                        runlog.flush()
-                        checkpoint(i + 1)
-                if callback is not None:
-                    callback(i + 1, row)
-                # under mpiexec the ranks stop together: a Ctrl-C on any of them stops all
-                if stop is not None and distributed.any_rank(getattr(stop, "requested", False)) and not last:
-                    interrupted = True
-                    runlog.flush()
-                    path = checkpoint(i + 1)
-                    plot_losses(runlog.path, loss_png, groups=[["d1", "d2"], ["g"], ["g_l1", "val_l1"]],
-                                title="pix2pix losses")
-                    page(i + 1, running=False)
-                    write(f"Interrupted at step {i + 1} of {n_steps}: checkpoint saved to {path}. "
-                          f"Resume with the same command plus --resume (or train(..., resume_from={path!r})).")
-                    break
-        except KeyboardInterrupt:
-            # a second Ctrl-C (or one outside the main thread): the step may be half done, so the checkpoint
-            # on disk (the last complete one) is kept as it is
-            interrupted = True
-            write(f"\nAborted during step {i + 1}; the last checkpoint on disk is kept ({checkpoint_path}).")
-        finally:
-            bar.close()
-            runlog.close()
-    elapsed = time.perf_counter() - t0
-    done = history[-1]["step"] if history else start
-    return {"step": done, "n_steps": n_steps, "history": history, "interrupted": interrupted, "val_l1": val_l1,
-            "steps_per_s": (len(history) / elapsed) if elapsed > 0 else None, "checkpoint": checkpoint_path,
-            "out_dir": out_dir, "nan_step": nan_step}
+    result = loop.run(step, summarize, lambda: {"n_batch": n_batch, "n_epochs": n_epochs, "val_l1": state["val_l1"]})
+    result["val_l1"] = state["val_l1"]
+    return result

@@ -8,14 +8,14 @@
 """
 import argparse
 import glob
-import json
 import os
 import re
 import time
 
 from ..errors import UserInputError
-from tinygan.training.guards import (InputError, fraction, non_negative_float, non_negative_int, one_line_errors,
-                                     positive_float, positive_int)
+from tinygan.training.run_folder import begin, command_group, exit_code, finish, print_loaded, read_metrics, run_command
+from tinygan.training.guards import (InputError, fraction, non_negative_float, non_negative_int, positive_float,
+                                     positive_int)
 
 # defaults of `train` when no --data is given (the embedded demo, sized for a few minutes on 2 CPU cores)
 DEMO = {"epochs": 15, "save_every": 3.0, "ngf": 32, "ndf": 32, "log_every": 200, "checkpoint_every": 1000}
@@ -71,18 +71,10 @@ examples:
 """
 
 
-def _agg():
-    """The command line only writes files: use matplotlib's file-only backend (no window, works headless)."""
-    import matplotlib
-    matplotlib.use("Agg")
-
-
 def register(subparsers):
-    p = subparsers.add_parser("pix2pix", help="Pix2Pix image-to-image translation (book chapters 21-23)",
-                              description="Pix2Pix image-to-image translation (book chapters 21-23): prepare "
-                              "paired data, train, translate.")
-    sub = p.add_subparsers(dest="pix2pix_command", metavar="{prepare,train,translate}")
-    p.set_defaults(func=lambda args: (p.print_help(), 2)[1])
+    p, sub = command_group(subparsers, "pix2pix", "Pix2Pix image-to-image translation (book chapters 21-23)",
+                           "Pix2Pix image-to-image translation (book chapters 21-23): prepare paired data, train, "
+                           "translate.")
 
     fmt = argparse.RawDescriptionHelpFormatter
     # ---- prepare ----
@@ -217,9 +209,11 @@ def _parse_wh(text):
     return int(m.group(1)), int(m.group(2))
 
 
-@one_line_errors("tinygan pix2pix prepare")
 def cmd_prepare(args):
-    _agg()
+    return run_command("tinygan pix2pix prepare", _prepare, args)
+
+
+def _prepare(args):
     from .pix2pix_data import prepare_paired_folder
     if not os.path.isdir(args.folder):
         raise InputError(f"no such folder: {args.folder}")
@@ -239,8 +233,6 @@ def cmd_prepare(args):
 
 def plot_dataset(npz, png, n_samples=3):
     """The book's check plot (Listing 23.5): sources on top, targets below."""
-    import numpy as np
-
     from .pix2pix_data import _pyplot
     pyplot = _pyplot()
     from tinygan.training.guards import load_npz
@@ -281,29 +273,6 @@ def _load_pairs(path, direction, size, log=print):
     return load_real_samples(path, direction=direction)
 
 
-def _find_runs(base=DEFAULT_OUT):
-    runs = [d for d in glob.glob(base + "*") if os.path.isdir(d) and re.fullmatch(
-        re.escape(os.path.basename(base)) + r"(_\d+)?", os.path.basename(d))]
-    return sorted(runs, key=lambda d: int(d.rsplit("_", 1)[1]) if re.search(r"_\d+$", d) else 1)
-
-
-def _resolve_out(args):
-    if args.out:
-        return args.out
-    runs = _find_runs()
-    if args.resume:
-        with_ckpt = [d for d in runs if os.path.exists(os.path.join(d, "checkpoint.npz"))]
-        if not with_ckpt:
-            raise UserInputError(f"--resume: no run with a checkpoint.npz under {DEFAULT_OUT}* (give --out)")
-        return with_ckpt[-1]
-    if not os.path.exists(DEFAULT_OUT) or not os.listdir(DEFAULT_OUT):
-        return DEFAULT_OUT
-    n = 2
-    while os.path.exists(f"{DEFAULT_OUT}_{n}") and os.listdir(f"{DEFAULT_OUT}_{n}"):
-        n += 1
-    return f"{DEFAULT_OUT}_{n}"
-
-
 def _settings(args):
     """The run's settings: explicit options, else the demo's or the book's defaults."""
     demo = args.data is None
@@ -318,10 +287,6 @@ def _settings(args):
          "save_every": args.save_every if args.save_every is not None else d["save_every"],
          "checkpoint_every": args.checkpoint_every if args.checkpoint_every is not None else d["checkpoint_every"],
          "log_every": args.log_every if args.log_every is not None else d["log_every"]}
-    if demo:
-        from .pix2pix_data import default_dataset_path
-        s["data"] = default_dataset_path("train")
-        s["val_data"] = s["val_data"] or default_dataset_path("val")
     return s
 
 
@@ -330,49 +295,21 @@ def _absolute(path):
     return os.path.abspath(path) if path else path
 
 
-@one_line_errors("tinygan pix2pix train")
 def cmd_train(args):
-    import warnings
-    _agg()
-    # Keras 2 warns about the book's freeze pattern (D compiled, then frozen inside the composite); it is intended
-    warnings.filterwarnings("ignore", message="Discrepancy between trainable weights")
-    return _train(args)
-
-
-def _resumed_settings(args, ckpt):
-    """The saved settings of the run at ``ckpt``, with what may change on resume: the schedule, and the data
-    (--data/--val-data: the same images moved elsewhere; checked against the saved image shape after loading)."""
-    from tinygan.training import checkpoint_extra
-    step, extra = checkpoint_extra(ckpt)
-    if "settings" not in extra:
-        raise InputError(f"{ckpt} is not a pix2pix training checkpoint (no saved settings)")
-    s = dict(extra["settings"])
-    for key in SCHEDULE_SETTINGS:
-        if getattr(args, key, None) is not None:
-            s[key] = getattr(args, key)
-    for key in ("data", "val_data"):
-        if getattr(args, key, None):
-            s[key] = _absolute(getattr(args, key))
-    return s
+    return run_command("tinygan pix2pix train", _train, args)
 
 
 def _train(args):
     import numpy as np
 
-    from tinygan import distributed, random as tg_random
+    from tinygan import distributed
     from tinygan.distributed import runs
-    from tinygan.training.rundir import open_run_dir
-
-    out = runs.agree(open_run_dir(_resolve_out(args), resume=args.resume, overwrite=args.overwrite))  # rank 0's
-    ckpt = os.path.join(out, "checkpoint.npz")
-    resume_from = ckpt if args.resume else None
-    s = _resumed_settings(args, ckpt) if args.resume else _settings(args)
-    saved_shape = s.get("image_shape")
-    out = runs.run_folder(out)  # under mpiexec: ranks > 0 write to a temporary folder
 
     from .pix2pix import define_models, evaluate_l1, identity_l1, rng_isolated, train
+    from .pix2pix_data import default_dataset_path
 
-    tg_random.seed(s["seed"])
+    out, s, resume_from = begin(args, DEFAULT_OUT, SCHEDULE_SETTINGS, _settings, default_dataset_path)
+    saved_shape = s.get("image_shape") if resume_from else None
     dataset = _load_pairs(s["data"], s["direction"], s["size"])
     val = _load_pairs(s["val_data"], s["direction"], s["size"]) if s["val_data"] else None
     image_shape = dataset[0].shape[1:]
@@ -380,22 +317,14 @@ def _train(args):
         raise InputError(f"{s['data']} holds images of {tuple(image_shape)}, but the run in {out} was trained on "
                          f"{tuple(saved_shape)}; give the run's data with --data")
     s["image_shape"] = [int(x) for x in image_shape]
-    what = "the embedded demo dataset (photo -> line drawing)" if s["demo"] else s["data"]
-    print('Loaded', dataset[0].shape, dataset[1].shape, 'from', what)
-    if val is not None:
-        print('Validation', val[0].shape, val[1].shape)
-    if distributed.describe(s["batch_size"]):
-        print(distributed.describe(s["batch_size"]))
+    print_loaded(dataset, val, "the embedded demo dataset (photo -> line drawing)" if s["demo"] else s["data"],
+                 batch_size=s["batch_size"])
     d_model, g_model, gan_model = define_models(image_shape, ngf=s["ngf"], ndf=s["ndf"], lr=s["lr"],
                                                 beta_1=s["beta1"], l1_weight=s["l1_weight"], freeze=s["freeze"])
     print(f"Models: generator {g_model.count_params():,} parameters (ngf={s['ngf']}), discriminator "
           f"{d_model.count_params():,} (ndf={s['ndf']}), patch output {d_model.output_shape[1:3]}")
     os.makedirs(out, exist_ok=True)
-    metrics_path = os.path.join(out, "metrics.json")
-    metrics = {}
-    if resume_from and os.path.exists(metrics_path):
-        with open(metrics_path) as f:
-            metrics = json.load(f)
+    metrics = read_metrics(out, resume_from)
     if val is not None and not resume_from:
         with rng_isolated():
             n = min(len(val[0]), args.val_images)
@@ -416,17 +345,8 @@ def _train(args):
                    max_steps=s["max_steps"], extra={"settings": s, "baselines": {
                        label: metrics[k] for k, label in BASELINES.items() if k in metrics}},
                    on_nan="continue" if args.continue_on_nan else "stop")
-    seconds = time.time() - t0
-    metrics.update({"step": result["step"], "n_steps": result["n_steps"], "interrupted": result["interrupted"],
-                    "val_l1_trained": result["val_l1"],
-                    "seconds_this_run": round(seconds, 1), "steps_per_s": result["steps_per_s"],
-                    "ranks": distributed.size(),
-                    "settings": s})
-    with open(metrics_path, "w") as f:
-        json.dump(metrics, f, indent=1)
+    finish("pix2pix", out, result, metrics, time.time() - t0, s, val_l1_trained=result["val_l1"])
     models = sorted(glob.glob(os.path.join(out, "model_*.h5")))
-    print(f"Done: step {result['step']} of {result['n_steps']} in {seconds:.0f} s "
-          f"({(result['steps_per_s'] or 0):.2f} steps/s).")
     if result["val_l1"] is not None and "val_l1_untrained" in metrics:
         print("Validation L1: trained %.4f, untrained %.4f, identity %.4f, best constant %.4f"
               % (result["val_l1"], metrics["val_l1_untrained"], metrics["val_l1_identity"],
@@ -434,13 +354,7 @@ def _train(args):
     print(f"Figures: {out}/plot_*.png (source / generated / target), {out}/losses.png; log {out}/losses.csv")
     if models:
         print(f"Generator: {models[-1]}  ->  tinygan pix2pix translate {out} IMAGE_OR_FOLDER")
-    print(f"Run page: {os.path.join(out, 'index.html')}")
-    if result["nan_step"]:
-        return 3
-    if result["interrupted"]:
-        print(f"Interrupted: continue with `tinygan pix2pix train --resume --out {out}`")
-        return 130
-    return 0
+    return exit_code("pix2pix", out, result)
 
 
 # ---- translate --------------------------------------------------------------------------------------------------
@@ -484,10 +398,8 @@ def _image_files(folder):
             if n.lower().endswith(IMAGE_EXTS) and not n.startswith(".")]
 
 
-@one_line_errors("tinygan pix2pix translate")
 def cmd_translate(args):
-    _agg()
-    return _translate(args)
+    return run_command("tinygan pix2pix translate", _translate, args)
 
 
 def _translate(args):

@@ -72,6 +72,12 @@ class Activation(Layer):
     def call(self, inputs, training=False):
         return self.activation(inputs)
 
+    @property
+    def fusable_alpha(self):
+        """0 for 'relu', a LeakyReLU of slope 0 that the conv or normalisation before it may apply inside its own
+        op (as CycleGAN's InstanceNormalization -> Activation('relu') pairs); None for other activations."""
+        return 0.0 if self.activation is activations.relu else None
+
     def get_config(self):
         return {**super().get_config(), "activation": activations.serialize(self.activation)}
 
