@@ -11,6 +11,7 @@ COMMAND_MODULES = [
     "tinygan.gans.pix2pix_cli",
     "tinygan.gans.part1_cli",
     "tinygan.bench_cli",
+    "tinygan.gans.part3_cli",
 ]
 
 
