@@ -11,7 +11,7 @@
 * :func:`train`: ``>%d, dr[%.3f,%.3f], df[%.3f,%.3f], g[%.3f,%.3f]``; every 10 epochs a grid (one class per
   column) ``generated_plot_%04d.png`` and ``model_%04d.h5``.
 """
-from numpy import ones, zeros
+from numpy import ones
 
 from tinygan.keras.initializers import RandomNormal
 from tinygan.keras.layers import (Activation, BatchNormalization, Concatenate, Conv2D, Conv2DTranspose, Dense, Dropout,
@@ -20,7 +20,8 @@ from tinygan.keras.models import Model
 from tinygan.keras.optimizers import Adam
 
 from .cgan import label_channel
-from .conditional import generate_real_samples, latent_points, run_training, scalar, summarize_conditional
+from .conditional import (composite, fake_samples, generate_real_samples, latent_points, run_training, scalar,
+                          summarize_conditional)
 
 PLOT_LABELS = {"dr1": "d_real", "dr2": "d_real_class", "df1": "d_fake", "df2": "d_fake_class", "g1": "g",
                "g2": "g_class"}
@@ -84,27 +85,13 @@ def define_generator(latent_dim, n_classes=10):
 
 # define the combined generator and discriminator model, for updating the generator
 def define_gan(g_model, d_model):
-    # make weights in the discriminator not trainable
-    d_model.trainable = False
-    # connect the outputs of the generator to the inputs of the discriminator
-    gan_output = d_model(g_model.output)
-    # define gan model as taking noise and label and outputting real/fake and label outputs
-    model = Model(g_model.input, gan_output)
-    # compile model
-    opt = Adam(lr=0.0002, beta_1=0.5)
-    model.compile(loss=['binary_crossentropy', 'sparse_categorical_crossentropy'], optimizer=opt)
-    return model
+    """Listing 19.14: the frozen discriminator's real/fake and class outputs on the generator's image."""
+    return composite(g_model, d_model, ['binary_crossentropy', 'sparse_categorical_crossentropy'])
 
 
 # use the generator to generate n fake examples, with class labels
 def generate_fake_samples(generator, latent_dim, n_samples, n_classes=10):
-    # generate points in latent space
-    z_input, labels_input = latent_points(latent_dim, n_samples, n_classes)
-    # predict outputs
-    images = generator.predict([z_input, labels_input])
-    # create class labels
-    y = zeros((n_samples, 1))
-    return [images, labels_input], y
+    return fake_samples(generator, latent_dim, n_samples, n_classes)
 
 
 # train the generator and discriminator

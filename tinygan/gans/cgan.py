@@ -15,14 +15,14 @@
 :func:`upsample_to_image`, :func:`latent_foundation` and :func:`downsample` are the layer stacks chapter 17's
 models share with chapter 20's (SGAN).
 """
-from numpy import ones, zeros
+from numpy import ones
 
 from tinygan.keras.layers import (Concatenate, Conv2D, Conv2DTranspose, Dense, Dropout, Embedding, Flatten, Input,
                                   LeakyReLU, Reshape)
 from tinygan.keras.models import Model
 from tinygan.keras.optimizers import Adam
 
-from .conditional import generate_real_samples, latent_points, run_training, scalar, summarize_conditional
+from .conditional import fake_samples, generate_real_samples, latent_points, run_training, scalar, summarize_conditional
 
 PLOT_LABELS = {"d1": "d1", "d2": "d2", "g": "g"}
 
@@ -126,13 +126,7 @@ def define_gan(g_model, d_model):
 
 # use the generator to generate n fake examples, with class labels
 def generate_fake_samples(generator, latent_dim, n_samples, n_classes=10):
-    # generate points in latent space
-    z_input, labels_input = latent_points(latent_dim, n_samples, n_classes)
-    # predict outputs
-    images = generator.predict([z_input, labels_input])
-    # create class labels
-    y = zeros((n_samples, 1))
-    return [images, labels_input], y
+    return fake_samples(generator, latent_dim, n_samples, n_classes)
 
 
 def summarize_performance(step, g_model, latent_dim, n_classes=10, out_dir=".", log=print):

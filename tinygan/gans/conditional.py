@@ -135,6 +135,34 @@ def class_rows(n_classes=N_CLASSES, per_class=N_CLASSES):
     return np.asarray([x for _ in range(per_class) for x in range(n_classes)])
 
 
+def fake_samples(generator, latent_dim, n_samples, n_classes=None, label=0.0):
+    """``generate_fake_samples``: images from ``randn`` latent points (with random class labels, given
+    ``n_classes``: then the images come back as ``[images, labels]``) and targets ``label`` (0; WGAN: +1)."""
+    inputs = latent_points(latent_dim, n_samples, n_classes)
+    # predict outputs
+    images = generator.predict(inputs)
+    # create class labels
+    y = np.full((n_samples, 1), label)
+    return ([images, inputs[1]] if n_classes else images), y
+
+
+def composite(g_model, d_model, loss, opt=None):
+    """``define_gan``: the discriminator frozen (``trainable = False`` before compiling) behind the generator,
+    compiled with ``loss`` and ``opt`` (the book's Adam(lr=0.0002, beta_1=0.5) by default). Two Sequential models
+    are stacked in a Sequential (chapters 15-16); otherwise the discriminator is called on the generator's output
+    (chapters 19-20)."""
+    from tinygan.keras.models import Model, Sequential
+    from tinygan.keras.optimizers import Adam
+    # make weights in the discriminator not trainable
+    d_model.trainable = False
+    if isinstance(g_model, Sequential) and isinstance(d_model, Sequential):
+        model = Sequential([g_model, d_model])
+    else:
+        model = Model(g_model.input, d_model(g_model.output))
+    model.compile(loss=loss, optimizer=opt or Adam(lr=0.0002, beta_1=0.5))
+    return model
+
+
 # ---------------------------------------------------------------------------------------------------- output
 def save_grid(X, filename, n=10):
     """The book's sample plot: ``(X + 1) / 2`` in an ``n x n`` ``gray_r`` grid, axes off, saved to ``filename``."""
@@ -142,20 +170,39 @@ def save_grid(X, filename, n=10):
     return plot_grid(unscale_images(X), n, n, filename=filename, cmap='gray_r')
 
 
-def summarize_conditional(step, g_model, latent_dim, n_classes=N_CLASSES, out_dir=".", log=print, copies=()):
-    """A 10x10 grid with one class per column (Listing 17.25's labels) in ``generated_plot_%04d.png`` and the
-    generator in ``model_%04d.h5`` (and in each of ``copies``, e.g. the book's ``cgan_generator.h5``)."""
-    labels = class_rows(n_classes)
-    X = g_model.predict([latent_points(latent_dim, len(labels)), labels])
-    filename1 = os.path.join(out_dir, 'generated_plot_%04d.png' % (step + 1))
-    save_grid(X, filename1, n=n_classes)
-    filename2 = os.path.join(out_dir, 'model_%04d.h5' % (step + 1))
+def save_plot_and_model(step, X, g_model, out_dir=".", log=print, width=4, message='>Saved: %s and %s', n=10,
+                        copies=()):
+    """The book's ``summarize_performance`` files: the grid of ``X`` in ``generated_plot_%0<width>d.png`` and the
+    generator in ``model_%0<width>d.h5`` (and in each of ``copies``), for ``step + 1``; logs ``message``."""
+    filename1 = os.path.join(out_dir, 'generated_plot_%0*d.png' % (width, step + 1))
+    save_grid(X, filename1, n=n)
+    filename2 = os.path.join(out_dir, 'model_%0*d.h5' % (width, step + 1))
     g_model.save(filename2)
     for name in copies:
         g_model.save(os.path.join(out_dir, name))
     if log:
-        log('>Saved: %s and %s' % (filename1, filename2))
+        log(message % (filename1, filename2))
     return filename1, filename2
+
+
+def summarize_conditional(step, g_model, latent_dim, n_classes=N_CLASSES, out_dir=".", log=print, copies=()):
+    """A 10x10 grid with one class per column (Listing 17.25's labels) and the generator (see
+    :func:`save_plot_and_model`; ``copies``: e.g. the book's ``cgan_generator.h5``)."""
+    labels = class_rows(n_classes)
+    X = g_model.predict([latent_points(latent_dim, len(labels)), labels])
+    return save_plot_and_model(step, X, g_model, out_dir, log, n=n_classes, copies=copies)
+
+
+def save_models(step, models, plot_file, out_dir=".", log=print):
+    """Save each of ``models`` ({file pattern: model}, e.g. ``{'g_model_%04d.h5': g}``) for ``step + 1`` and print
+    the book's ``>Saved: %s, %s, and %s`` line after the sample plot ``plot_file``."""
+    names = [plot_file]
+    for pattern, model in models.items():
+        names.append(os.path.join(out_dir, pattern % (step + 1)))
+        model.save(names[-1])
+    if log:
+        log('>Saved: ' + ', '.join(names[:-1]) + ', and ' + names[-1])
+    return names
 
 
 def plot_lines(history, labels, filename):

@@ -30,7 +30,7 @@ from tinygan.keras.models import Model
 from tinygan.keras.optimizers import Adam
 from tinygan.keras.utils import to_categorical
 
-from .conditional import generate_real_samples, run_training, save_grid, scalar
+from .conditional import generate_real_samples, run_training, save_grid, save_models, scalar
 
 LATENT_DIM = 62
 PLOT_LABELS = {"d1": "d1", "d2": "d2", "g": "g", "q": "q"}
@@ -161,14 +161,8 @@ def summarize_performance(step, g_model, gan_model, latent_dim, n_cat, n_samples
     # save plot to file
     filename1 = os.path.join(out_dir, 'generated_plot_%04d.png' % (step + 1))
     save_grid(X, filename1)
-    # save the generator model
-    filename2 = os.path.join(out_dir, 'model_%04d.h5' % (step + 1))
-    g_model.save(filename2)
-    # save the gan model
-    filename3 = os.path.join(out_dir, 'gan_model_%04d.h5' % (step + 1))
-    gan_model.save(filename3)
-    if log:
-        log('>Saved: %s, %s, and %s' % (filename1, filename2, filename3))
+    # save the generator and the gan model
+    save_models(step, {'model_%04d.h5': g_model, 'gan_model_%04d.h5': gan_model}, filename1, out_dir, log)
 
 
 # train the generator and discriminator

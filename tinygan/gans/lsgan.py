@@ -10,9 +10,7 @@
   :func:`summarize_performance` saves ``generated_plot_%06d.png`` and ``model_%06d.h5``; at the end the loss plot
   (``dloss1``, ``dloss2``, ``gloss``) goes to ``plot_line_plot_loss.png``.
 """
-import os
-
-from numpy import ones, zeros
+from numpy import ones
 
 from tinygan.keras.initializers import RandomNormal
 from tinygan.keras.layers import (Activation, BatchNormalization, Conv2D, Conv2DTranspose, Dense, Flatten, LeakyReLU,
@@ -20,7 +18,8 @@ from tinygan.keras.layers import (Activation, BatchNormalization, Conv2D, Conv2D
 from tinygan.keras.models import Sequential
 from tinygan.keras.optimizers import Adam
 
-from .conditional import generate_real_samples, latent_points, run_training, save_grid, scalar
+from .conditional import (composite, fake_samples, generate_real_samples, latent_points, run_training,
+                          save_plot_and_model, scalar)
 
 PLOT_LABELS = {"d1": "dloss1", "d2": "dloss2", "g": "gloss"}
 
@@ -31,14 +30,12 @@ def define_discriminator(in_image=(28, 28, 1)):
     init = RandomNormal(stddev=0.02)
     # define model
     model = Sequential()
-    # downsample to 14x14
-    model.add(Conv2D(64, (4, 4), strides=(2, 2), padding='same', kernel_initializer=init, input_shape=in_image))
-    model.add(BatchNormalization())
-    model.add(LeakyReLU(alpha=0.2))
-    # downsample to 7x7
-    model.add(Conv2D(128, (4, 4), strides=(2, 2), padding='same', kernel_initializer=init))
-    model.add(BatchNormalization())
-    model.add(LeakyReLU(alpha=0.2))
+    # downsample to 14x14, then to 7x7
+    for filters in (64, 128):
+        model.add(Conv2D(filters, (4, 4), strides=(2, 2), padding='same', kernel_initializer=init,
+                         **({"input_shape": in_image} if filters == 64 else {})))
+        model.add(BatchNormalization())
+        model.add(LeakyReLU(alpha=0.2))
     # classifier
     model.add(Flatten())
     model.add(Dense(1, activation='linear', kernel_initializer=init))
@@ -51,22 +48,14 @@ def define_discriminator(in_image=(28, 28, 1)):
 def define_generator(latent_dim):
     # weight initialization
     init = RandomNormal(stddev=0.02)
-    # define model
-    model = Sequential()
-    # foundation for 7x7 image
-    n_nodes = 256 * 7 * 7
-    model.add(Dense(n_nodes, kernel_initializer=init, input_dim=latent_dim))
-    model.add(BatchNormalization())
-    model.add(Activation('relu'))
-    model.add(Reshape((7, 7, 256)))
-    # upsample to 14x14
-    model.add(Conv2DTranspose(128, (4, 4), strides=(2, 2), padding='same', kernel_initializer=init))
-    model.add(BatchNormalization())
-    model.add(Activation('relu'))
-    # upsample to 28x28
-    model.add(Conv2DTranspose(64, (4, 4), strides=(2, 2), padding='same', kernel_initializer=init))
-    model.add(BatchNormalization())
-    model.add(Activation('relu'))
+    # define model, starting with the foundation for 7x7 image
+    model = Sequential([Dense(256 * 7 * 7, kernel_initializer=init, input_dim=latent_dim), BatchNormalization(),
+                        Activation('relu'), Reshape((7, 7, 256))])
+    # upsample to 14x14, then to 28x28
+    for filters in (128, 64):
+        model.add(Conv2DTranspose(filters, (4, 4), strides=(2, 2), padding='same', kernel_initializer=init))
+        model.add(BatchNormalization())
+        model.add(Activation('relu'))
     # output 28x28x1
     model.add(Conv2D(1, (7, 7), padding='same', kernel_initializer=init))
     model.add(Activation('tanh'))
@@ -75,42 +64,21 @@ def define_generator(latent_dim):
 
 # define the combined generator and discriminator model, for updating the generator
 def define_gan(generator, discriminator):
-    # make weights in the discriminator not trainable
-    discriminator.trainable = False
-    # connect them
-    model = Sequential()
-    # add generator
-    model.add(generator)
-    # add the discriminator
-    model.add(discriminator)
-    # compile model with L2 loss
-    model.compile(loss='mse', optimizer=Adam(lr=0.0002, beta_1=0.5))
-    return model
+    """Listing 15.3: the composite, compiled with L2 loss (``mse``)."""
+    return composite(generator, discriminator, 'mse')
 
 
 # use the generator to generate n fake examples, with class labels
 def generate_fake_samples(generator, latent_dim, n_samples):
-    # generate points in latent space
-    x_input = latent_points(latent_dim, n_samples)
-    # predict outputs
-    X = generator.predict(x_input)
-    # create class labels
-    y = zeros((n_samples, 1))
-    return X, y
+    return fake_samples(generator, latent_dim, n_samples)
 
 
 # generate samples and save as a plot and save the model
 def summarize_performance(step, g_model, latent_dim, n_samples=100, out_dir=".", log=print):
     # prepare fake examples
     X, _ = generate_fake_samples(g_model, latent_dim, n_samples)
-    # save plot to file
-    filename1 = os.path.join(out_dir, 'generated_plot_%06d.png' % (step + 1))
-    save_grid(X, filename1)
-    # save the generator model
-    filename2 = os.path.join(out_dir, 'model_%06d.h5' % (step + 1))
-    g_model.save(filename2)
-    if log:
-        log('Saved %s and %s' % (filename1, filename2))
+    # save plot to file and the generator model
+    return save_plot_and_model(step, X, g_model, out_dir, log, width=6, message='Saved %s and %s')
 
 
 # train the generator and discriminator

@@ -55,14 +55,16 @@ def register(subparsers):
                             epilog=EPILOG.format(name=name, sample=sample),
                             description=f"Train the book's {title} (chapter {chapter}) with its training loop, "
                             "log line and file names.")
-        tp.add_argument("--dataset", default=None, help="mnist5k (default), mnist, fashion_mnist or PATH.npz")
-        tp.add_argument("--epochs", type=int, default=epochs, help=f"epochs (default {epochs}, the book's)")
-        tp.add_argument("--batch-size", type=int, default=None, help=f"batch size (default {batch}, the book's)")
-        tp.add_argument("--latent-dim", type=int, default=None, help=f"latent dimensions (default {latent})")
-        tp.add_argument("--save-every", type=int, default=None, help="steps between sample grids and model files "
-                        "(default: the book's)")
-        tp.add_argument("--log-every", type=int, default=1, help="print the book's loss line every N steps "
-                        "(default 1, as the book)")
+        for flag, kind, default, text in (
+                ("--dataset", str, None, "mnist5k (default), mnist, fashion_mnist or PATH.npz"),
+                ("--epochs", int, epochs, f"epochs (default {epochs}, the book's)"),
+                ("--batch-size", int, None, f"batch size (default {batch}, the book's)"),
+                ("--latent-dim", int, None, f"latent dimensions (default {latent})"),
+                ("--save-every", int, None, "steps between sample grids and model files (default: the book's)"),
+                ("--log-every", int, 1, "print the book's loss line every N steps (default 1, as the book)"),
+                ("--classifier", str, None, "with --score: the digit classifier file, loaded if it exists, else "
+                 "trained and saved there (default: trained afresh)")):
+            tp.add_argument(flag, type=kind, default=default, help=text)
         tp.add_argument("--score", action="store_true", help="at the end, measure the samples with the embedded "
                         "digit classifier (see the README's quality section) into metrics.json")
         if name == "wgan":
@@ -190,7 +192,7 @@ def cmd_train(args):
                "findings": [str(f) for f in res["findings"]]}
     if args.score:
         from . import quality
-        clf, acc = quality.train_classifier(log=None)
+        clf, acc = quality.get_classifier(args.classifier, log=None)
         metrics["classifier_test_accuracy"] = acc
         metrics["quality"] = quality.score_part3(name, g, s, clf, **extra)
         print("quality:", json.dumps(metrics["quality"]))

@@ -16,7 +16,7 @@ One choice differs from the book (its section 4 item 12): the labelled images ar
 """
 import os
 
-from numpy import asarray, ones, zeros
+from numpy import asarray, ones
 from numpy.random import choice
 
 from tinygan.keras import backend
@@ -25,7 +25,8 @@ from tinygan.keras.models import Model
 from tinygan.keras.optimizers import Adam
 
 from .cgan import downsample, latent_foundation, upsample_to_image
-from .conditional import DataError, generate_real_samples, latent_points, run_training, save_grid, scalar
+from .conditional import (DataError, composite, fake_samples, generate_real_samples, latent_points, run_training,
+                          save_grid, save_models, scalar)
 
 PLOT_LABELS = {"c": "c", "d1": "d1", "d2": "d2", "g": "g"}
 
@@ -72,16 +73,8 @@ def define_generator(latent_dim):
 
 # define the combined generator and discriminator model, for updating the generator
 def define_gan(g_model, d_model):
-    # make weights in the discriminator not trainable
-    d_model.trainable = False
-    # connect image output from generator as input to discriminator
-    gan_output = d_model(g_model.output)
-    # define gan model as taking noise and outputting a classification
-    model = Model(g_model.input, gan_output)
-    # compile model
-    opt = Adam(lr=0.0002, beta_1=0.5)
-    model.compile(loss='binary_crossentropy', optimizer=opt)
-    return model
+    """Listing 20.8: the frozen unsupervised discriminator on the generator's image."""
+    return composite(g_model, d_model, 'binary_crossentropy')
 
 
 # select a supervised subset of the dataset, ensures classes are balanced
@@ -109,13 +102,7 @@ def select_supervised_samples(dataset, n_samples=100, n_classes=10):
 
 # use the generator to generate n fake examples, with class labels
 def generate_fake_samples(generator, latent_dim, n_samples):
-    # generate points in latent space
-    z_input = latent_points(latent_dim, n_samples)
-    # predict outputs
-    images = generator.predict(z_input)
-    # create class labels
-    y = zeros((n_samples, 1))
-    return images, y
+    return fake_samples(generator, latent_dim, n_samples)
 
 
 def classifier_accuracy(c_model, X, y):
@@ -143,14 +130,8 @@ def summarize_performance(step, g_model, c_model, latent_dim, dataset, n_samples
         accs["test"] = classifier_accuracy(c_model, *test)
         if log:
             log('Test Accuracy: %.3f%%' % (accs["test"] * 100))
-    # save the generator model
-    filename2 = os.path.join(out_dir, 'g_model_%04d.h5' % (step + 1))
-    g_model.save(filename2)
-    # save the classifier model
-    filename3 = os.path.join(out_dir, 'c_model_%04d.h5' % (step + 1))
-    c_model.save(filename3)
-    if log:
-        log('>Saved: %s, %s, and %s' % (filename1, filename2, filename3))
+    # save the generator and classifier models
+    save_models(step, {'g_model_%04d.h5': g_model, 'c_model_%04d.h5': c_model}, filename1, out_dir, log)
     return accs
 
 

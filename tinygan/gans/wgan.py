@@ -21,8 +21,6 @@ sample; tinygan also has no double backward through a norm) and no clipping, and
 ``Adam(lr=0.0001, beta_1=0.0, beta_2=0.9)``. The log line gains ``gp=%.3f`` and c1/c2 are the critic's
 Wasserstein losses on the real and fake half batches, as in the book.
 """
-import os
-
 import numpy as np
 from numpy import mean, ones
 from numpy.random import rand
@@ -34,7 +32,8 @@ from tinygan.keras.layers import BatchNormalization, Conv2D, Dense, Flatten, Lea
 from tinygan.keras.models import Sequential
 from tinygan.keras.optimizers import Adam, RMSprop
 
-from .conditional import generate_real_samples, latent_points, run_training, save_grid, scalar
+from .conditional import (composite, fake_samples, generate_real_samples, latent_points, run_training,
+                          save_plot_and_model, scalar)
 from .dcgan_mnist import define_generator_ch10
 
 PLOT_LABELS = {"c1": "crit_real", "c2": "crit_fake", "g": "gen", "gp": "gp"}
@@ -74,17 +73,13 @@ def define_critic(in_shape=(28, 28, 1), gp=False):
     const = None if gp else ClipConstraint(0.01)
     # define model
     model = Sequential()
-    # downsample to 14x14
-    model.add(Conv2D(64, (4, 4), strides=(2, 2), padding='same', kernel_initializer=init, kernel_constraint=const,
-                     input_shape=in_shape))
-    if not gp:
-        model.add(BatchNormalization())
-    model.add(LeakyReLU(alpha=0.2))
-    # downsample to 7x7
-    model.add(Conv2D(64, (4, 4), strides=(2, 2), padding='same', kernel_initializer=init, kernel_constraint=const))
-    if not gp:
-        model.add(BatchNormalization())
-    model.add(LeakyReLU(alpha=0.2))
+    # downsample to 14x14, then to 7x7
+    for first in (True, False):
+        model.add(Conv2D(64, (4, 4), strides=(2, 2), padding='same', kernel_initializer=init, kernel_constraint=const,
+                         **({"input_shape": in_shape} if first else {})))
+        if not gp:
+            model.add(BatchNormalization())
+        model.add(LeakyReLU(alpha=0.2))
     # scoring, linear activation
     model.add(Flatten())
     model.add(Dense(1))
@@ -102,28 +97,13 @@ def define_generator(latent_dim):
 # define the combined generator and critic model, for updating the generator
 def define_gan(generator, critic, opt=None):
     """Listing 16.13 (``opt``: the composite's optimizer, RMSprop(lr=0.00005) as the book; Adam for WGAN-GP)."""
-    # make weights in the critic not trainable
-    critic.trainable = False
-    # connect them
-    model = Sequential()
-    # add generator
-    model.add(generator)
-    # add the critic
-    model.add(critic)
-    # compile model
-    model.compile(loss=wasserstein_loss, optimizer=opt or RMSprop(lr=0.00005))
-    return model
+    return composite(generator, critic, wasserstein_loss, opt or RMSprop(lr=0.00005))
 
 
 # use the generator to generate n fake examples, with class labels
 def generate_fake_samples(generator, latent_dim, n_samples):
-    # generate points in latent space
-    x_input = latent_points(latent_dim, n_samples)
-    # predict outputs
-    X = generator.predict(x_input)
     # create class labels with 1.0 for 'fake'
-    y = ones((n_samples, 1))
-    return X, y
+    return fake_samples(generator, latent_dim, n_samples, label=1.0)
 
 
 # ------------------------------------------------------------------------------------------------- WGAN-GP
@@ -172,14 +152,8 @@ def train_critic_gp(c_model, X_real, X_fake, gp_weight):
 def summarize_performance(step, g_model, latent_dim, n_samples=100, out_dir=".", log=print):
     # prepare fake examples
     X, _ = generate_fake_samples(g_model, latent_dim, n_samples)
-    # plot images
-    filename1 = os.path.join(out_dir, 'generated_plot_%04d.png' % (step + 1))
-    save_grid(X, filename1)
-    # save the generator model
-    filename2 = os.path.join(out_dir, 'model_%04d.h5' % (step + 1))
-    g_model.save(filename2)
-    if log:
-        log('>Saved: %s and %s' % (filename1, filename2))
+    # save plot to file and the generator model
+    return save_plot_and_model(step, X, g_model, out_dir, log)
 
 
 # train the generator and critic
