@@ -18,6 +18,15 @@ def _counts(model):
     return model.count_params(), trainable
 
 
+@pytest.mark.parametrize("name", ["lsgan", "wgan", "cgan", "infogan", "acgan", "sgan"])
+def test_help(name, capsys):
+    with pytest.raises(SystemExit) as exc:
+        cli.main([name, "train", "--help"])
+    assert exc.value.code == 0
+    out = capsys.readouterr().out
+    assert f"usage: tinygan {name} train" in out and "--resume" in out and "fashion_mnist" in out
+
+
 # ------------------------------------------------------------------------------------------ parameter counts
 def test_parameter_counts_match_the_spec():
     """shared/spec/book_part3_5.md section 3.5 (Keras counting; BN moving statistics are non-trainable)."""
