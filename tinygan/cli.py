@@ -18,6 +18,7 @@ COMMAND_MODULES = [
     "tinygan.gans.part1_cli",
     "tinygan.bench_cli",
     "tinygan.metrics_cli",
+    "tinygan.gans.part3_cli",
 ]
 DEVICE_HELP = "cpu (default) or cuda; also TINYGAN_DEVICE"
 

@@ -54,13 +54,16 @@ examples:
 """
 
 EPILOG_SAMPLE = """\
-MODEL is a generator_model_NNN.h5 (or model_NNN.h5) file or a run folder (its latest one).
+MODEL is a generator_model_NNN.h5 (or model_NNN.h5) file or a run folder (its latest one). Conditional
+generators (cgan, acgan) draw --class K, or one class per grid column; InfoGAN generators use --code C.
 
 examples:
   tinygan sample runs/dcgan_mnist                        # 5x5 grid -> samples.png
   tinygan sample runs/dcgan_mnist/generator_model_100.h5 --n 100 --grid 10 -o digits.png
   tinygan sample runs/dcgan_mnist --constant 0.0         # the book's all-zeros latent vector (chapter 7)
   tinygan sample runs/dcgan_cifar10 --constant 0.75      # the book's all-0.75 vector (chapter 8)
+  tinygan sample runs/acgan --class 7 --n 100             # 100 sevens from an AC-GAN (chapter 19)
+  tinygan sample runs/infogan --code 1                    # one categorical code value (chapter 18)
 """
 
 EPILOG_LATENT = """\
@@ -227,6 +230,10 @@ def register(subparsers):
     sp.add_argument("--grid", type=positive_int, default=None, help="grid side (default: sqrt of --n)")
     sp.add_argument("--constant", type=float, default=None, help="one image from the latent vector with every "
                     "entry equal to this value (the book: 0.0 for MNIST, 0.75 for CIFAR-10)")
+    sp.add_argument("--class", dest="klass", type=int, default=None, help="conditional generators (cgan, acgan): "
+                    "draw this class (default: one class per grid column)")
+    sp.add_argument("--code", type=int, default=None, help="InfoGAN generators: this value of the categorical code "
+                    "(default: random codes)")
     sp.add_argument("-o", "--output", default="samples.png", help="PNG to write (default samples.png)")
     sp.add_argument("--npz", default=None, help="also save the images (in [0,1]) and latent points to this npz")
     sp.add_argument("--seed", type=non_negative_int, default=None, help="random seed")
@@ -286,11 +293,12 @@ def register(subparsers):
 # ---------------------------------------------------------------------------------------------------- helpers
 def find_generator(path):
     """A generator file from a path: the file itself, or a folder's latest ``generator_model_NNN.h5`` /
-    ``model_NNN.h5`` (the highest number; ``generator_model_final.h5`` style names sort last)."""
+    ``model_NNN.h5`` / ``g_model_NNNN.h5`` (SGAN) (the highest number; ``generator_model_final.h5`` style names sort last)."""
     if os.path.isdir(path):
-        files = glob.glob(os.path.join(path, "generator_model_*.h5")) + glob.glob(os.path.join(path, "model_*.h5"))
+        files = [f for pattern in ("generator_model_*.h5", "model_*.h5", "g_model_*.h5")
+                 for f in glob.glob(os.path.join(path, pattern))]
         if not files:
-            raise InputError(f"no generator_model_*.h5 or model_*.h5 in {path}")
+            raise InputError(f"no generator_model_*.h5, model_*.h5 or g_model_*.h5 in {path}")
 
         def key(f):
             m = re.search(r"(\d+)\.h5$", f)
@@ -309,10 +317,11 @@ def load_generator(path):
     except (ValueError, OSError) as exc:
         raise UserInputError(str(exc)) from None
     shape = model.input_shape
-    if not isinstance(shape, tuple) or len(shape) != 2:
+    shapes = shape if isinstance(shape, list) else [shape]  # a conditional generator: [latent points, labels]
+    if not all(isinstance(s, tuple) and len(s) == 2 for s in shapes):
         raise InputError(f"{filename} takes inputs of shape {shape}, not latent vectors: it is not a GAN generator "
                          "from latent points (a Pix2Pix generator? use `tinygan pix2pix translate`)")
-    return model, int(shape[-1]), filename
+    return model, int(shapes[0][-1]), filename
 
 
 def _display(images):
@@ -362,7 +371,6 @@ def cmd_gan1d_train(args):
 
 def _load_dcgan_data(dataset, model):
     """(images ready for training, chosen model kind, description)."""
-    import numpy as np
     if dataset in ("mnist5k", "mnist"):
         from .dcgan_mnist import load_real_samples
         X = load_real_samples(dataset)
@@ -518,21 +526,19 @@ def cmd_sample(args):
     _agg()
     import numpy as np
 
-    from .hacks import generate_latent_points
     from .latent import plot_grid
+    from .part3_cli import generator_inputs
     if args.seed is not None:
         _seed(args.seed)
     g, latent_dim, filename = load_generator(args.model)
-    if args.constant is not None:
-        z = np.full((1, latent_dim), args.constant, dtype="float32")
-    else:
-        z = generate_latent_points(latent_dim, args.n).astype("float32")
+    z = generator_inputs(g, latent_dim, filename, args.n, args.constant, args.klass, args.code)  # DataError: 1 line
     X = _display(g.predict(z))
     side = args.grid or max(1, int(np.ceil(np.sqrt(len(X)))))
     rows = int(np.ceil(len(X) / side))
     plot_grid(X, rows, side, filename=args.output, cmap="gray_r" if X.shape[-1] == 1 else None)
     if args.npz:
-        np.savez_compressed(args.npz, images=X, latent_points=z)
+        np.savez_compressed(args.npz, images=X, latent_points=z[0] if isinstance(z, list) else z,
+                            **({"labels": z[1]} if isinstance(z, list) else {}))
     print(f"{len(X)} image(s) from {filename} -> {args.output}")
     return 0
 

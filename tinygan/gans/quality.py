@@ -133,3 +133,48 @@ def format_score(name, s):
             "mean confidence %.3f, counts %s" % (name, s["n"], 100 * s["confident_share"], s["threshold"],
                                                  s["class_coverage"], s["class_coverage_all"],
                                                  s["mean_confidence"], s["class_counts"]))
+
+
+# ------------------------------------------------------------------------------------ chapters 15-20 (Part IV-V)
+def class_accuracy(g_model, latent_dim, classifier, n_per_class=100, n_classes=10):
+    """Conditional generators (cGAN, AC-GAN): the share of digits drawn for class k that the classifier reads as
+    k, overall and per class (``n_per_class`` each)."""
+    from .conditional import latent_points
+    labels = np.repeat(np.arange(n_classes), n_per_class)
+    X = g_model.predict([latent_points(latent_dim, len(labels)).astype('float32'), labels], batch_size=250)
+    read = np.asarray(classifier.predict(prepare_digits(X), batch_size=250)).argmax(axis=1)
+    per_class = [float(np.mean(read[labels == k] == k)) for k in range(n_classes)]
+    return {"class_accuracy": float(np.mean(read == labels)), "per_class": per_class, "n": int(len(labels))}
+
+
+def code_metrics(g_model, q_model, latent_dim, n_cat, classifier, n_per_code=100):
+    """InfoGAN: ``q_recovery``, the share of images whose code Q recovers (argmax); ``consistency``, the mean over
+    code values of the share of its images that the classifier reads as that value's most common digit;
+    ``digits``, the most common digit of each code value (distinct digits: ``n_distinct``)."""
+    from .infogan import generate_latent_points
+    codes = np.repeat(np.arange(n_cat), n_per_code)
+    z, _ = generate_latent_points(latent_dim, n_cat, len(codes), codes=codes)
+    X = g_model.predict(z.astype('float32'), batch_size=250)
+    q = np.asarray(q_model.predict(X, batch_size=250)).argmax(axis=1)
+    read = np.asarray(classifier.predict(prepare_digits(X), batch_size=250)).argmax(axis=1)
+    digits, shares = [], []
+    for c in range(n_cat):
+        counts = np.bincount(read[codes == c], minlength=10)
+        digits.append(int(counts.argmax()))
+        shares.append(float(counts.max() / n_per_code))
+    return {"q_recovery": float(np.mean(q == codes)), "consistency": float(np.mean(shares)),
+            "consistency_per_code": shares, "digits": digits, "n_distinct": int(len(set(digits)))}
+
+
+def score_part3(name, g_model, settings, classifier, c_model=None, q_model=None, test=None):
+    """The quality figures of one chapter 15-20 model (the README's Part IV-V table), as a dict."""
+    latent = settings["latent_dim"]
+    if name in ("cgan", "acgan"):
+        return class_accuracy(g_model, latent, classifier)
+    if name == "infogan":
+        return code_metrics(g_model, q_model, latent, settings["n_cat"], classifier)
+    out = score_generator(g_model, latent, classifier, n=1000)
+    if name == "sgan" and test is not None:
+        _, acc = c_model.evaluate(test[0], np.asarray(test[1]).reshape(-1, 1), verbose=0)
+        out["test_accuracy"] = float(acc)
+    return out

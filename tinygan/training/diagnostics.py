@@ -461,7 +461,7 @@ class TrainingSession:
       first lets the step finish: :class:`tinygan.training.GracefulInterrupt`); ``resume`` (a path, or ``True``
       for ``out_dir/checkpoint.npz``) continues a run exactly;
     * a per-step CSV (``history.csv`` via :class:`tinygan.training.RunLog`) and, at the end, the chapter 10
-      two-panel plot ``plot_line_plot_loss.png``;
+      two-panel plot ``plot_line_plot_loss.png`` (or ``plot(history, filename)`` when ``plot`` is a function);
     * a :class:`TrainingMonitor` whose warnings are printed as ``!...`` lines;
     * a tqdm progress bar (``progress=True``); :meth:`write` prints around it;
     * a stop at the first NaN/inf loss, naming the step, without saving the broken weights (``on_nan='continue'``
@@ -545,7 +545,8 @@ class TrainingSession:
                 try:
                     h = History.from_csv(os.path.join(self.out_dir, self.CSV))
                     if len(h):
-                        plot_history_auto(h, os.path.join(self.out_dir, self.PLOT))
+                        draw = self.plot if callable(self.plot) else plot_history_auto
+                        draw(h, os.path.join(self.out_dir, self.PLOT))
                 except Exception as err:     # a plot must never lose a run
                     self.write(f"(could not draw {self.PLOT}: {err})")
                 self.write_page(running=False)
