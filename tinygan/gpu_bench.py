@@ -36,7 +36,6 @@ import sys
 import time
 import warnings
 
-import numpy as np
 
 # (label, model, sizes): the book's models at the sizes issue 17 asks for
 GPU_CASES = [
@@ -60,7 +59,7 @@ class Framework:
     """Build, synchronise and measure peak memory for one framework on one device."""
 
     def __init__(self, name, device):
-        self.name, self.device = name, device
+        self.name, self.device, self.gpu = name, device, device == "cuda"
 
     def sync(self):
         pass
@@ -74,8 +73,16 @@ class Framework:
 
     @contextlib.contextmanager
     def peak_memory(self, result):
-        yield
-        result["peak_mib"] = None
+        """Sets ``result['peak_mib']`` to the most bytes in use during the block (None on the CPU)."""
+        if not self.gpu:
+            yield
+            result["peak_mib"] = None
+            return
+        with self._device_peak(result):
+            yield
+
+    def _device_peak(self, result):
+        raise NotImplementedError
 
 
 class Tinygan(Framework):
@@ -86,7 +93,6 @@ class Tinygan(Framework):
         super().__init__("tinygan" if kernels == "auto" else "tinygan (array code)", device)
         import tinygan
         tinygan.set_device(device)
-        self.gpu = device == "cuda"
         self.kernels = kernels
 
     def sync(self):
@@ -114,11 +120,7 @@ class Tinygan(Framework):
         return cupy.get_default_memory_pool().used_bytes()
 
     @contextlib.contextmanager
-    def peak_memory(self, result):
-        if not self.gpu:
-            yield
-            result["peak_mib"] = None
-            return
+    def _device_peak(self, result):
         import cupy
         pool = cupy.get_default_memory_pool()
         self.sync()
@@ -152,7 +154,6 @@ class Torch(Framework):
         super().__init__("torch (TF32)" if tf32 else "torch", device)
         self.torch = _torch()
         self.tf32 = tf32
-        self.gpu = device == "cuda"
 
     def _precision(self):
         t = self.torch
@@ -178,11 +179,7 @@ class Torch(Framework):
         return run, n_params
 
     @contextlib.contextmanager
-    def peak_memory(self, result):
-        if not self.gpu:
-            yield
-            result["peak_mib"] = None
-            return
+    def _device_peak(self, result):
         self.sync()
         self.torch.cuda.reset_peak_memory_stats()
         yield
