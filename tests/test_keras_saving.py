@@ -102,18 +102,11 @@ def test_composite_keeps_freeze_snapshot_and_shared_weights(tmp_path):
 
 def test_models_sharing_layers_stay_shared_after_loading(tmp_path):
     """InfoGAN: D and Q share a trunk and both sit in the composite."""
-    in_image = Input(shape=(4,))
-    trunk = Dense(3, activation="relu")(in_image)
-    d_model = Model(in_image, Dense(1, activation="sigmoid")(trunk))
-    q_model = Model(in_image, Dense(2, activation="softmax")(trunk))
-    z = Input(shape=(2,))
-    fake = Dense(4)(z)
-    composite = Model(z, [d_model(fake), q_model(fake)])
+    composite, (x,) = infogan_composite()
     composite.save(at(tmp_path, "gan_model"))
     loaded = load_model(at(tmp_path, "gan_model"))
     ld, lq = [layer for layer in loaded.layers if isinstance(layer, Model)]
     assert ld.layers[1] is lq.layers[1]  # one trunk Dense, not two copies
-    x = np.random.default_rng(3).standard_normal((3, 2))
     for a, b in zip(composite.predict(x), loaded.predict(x)):
         np.testing.assert_array_equal(a, b)
 
