@@ -17,7 +17,8 @@ from .parallel import parallel_kernel
 def _scalars(p, lr_t, b1, b2, eps):
     """The update's scalars in ``p``'s dtype (so float32 arithmetic stays float32 in both versions)."""
     t = p.dtype.type
-    return t(lr_t), t(b1), t(1.0 - b1), t(b2), t(1.0 - b2), t(eps)
+    lr_t = lr_t if hasattr(lr_t, "__len__") else t(lr_t)  # the GPU path's one-element device array stays one
+    return lr_t, t(b1), t(1.0 - b1), t(b2), t(1.0 - b2), t(eps)
 
 
 def adam_update_reference(p, g, m, v, lr_t, b1, b2, eps):

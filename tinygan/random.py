@@ -61,6 +61,12 @@ def _new_cuda_generator(saved):
     return cupy.random.default_rng(int(_rng.integers(2**63)))
 
 
+def device_state_address():
+    """Where the CuPy generator's state is in device memory (None before the first GPU draw): a recorded CUDA
+    graph draws from that address, so it must be recorded again when ``set_state`` or ``seed`` replaces it."""
+    return None if _cuda["rng"] is None else _device_state(_cuda["rng"]).data.ptr
+
+
 def get_state():
     """A picklable snapshot: the CPU generator, NumPy's legacy global RNG and, once a GPU draw has made the CuPy
     generator, its device state copied to the host (key ``'cuda'``, an int8 NumPy array)."""

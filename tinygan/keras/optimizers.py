@@ -36,6 +36,8 @@ class Optimizer:
         self.clipvalue = kwargs.get("clipvalue")
         self.iterations = 0
         self._slots = {name: [] for name in self.slot_names}
+        self._dtypes = ()                        # the parameters' dtypes, known from the first step
+        self._scalars, self._device_slots = {}, {}
 
     @property
     def learning_rate(self):
@@ -56,11 +58,40 @@ class Optimizer:
         self._ensure_slots(params)
         # under mpiexec: the gradients of the global batch (the average over the ranks), before clipping
         grads = self._clip(distributed.mean_gradients([_raw(g, p) for p, g in zip(params, grads)]))
-        lr = self._current_lr()
+        self.begin_step()
+        self.update_params(params, grads)
+        self.end_step()
+
+    # The three parts of a step, apart because a captured CUDA graph (keras/engine/graph_step.py) replays
+    # only the middle one: the host writes each step's scalars before a replay and counts it after.
+    def begin_step(self):
+        """Put this step's scalars (the learning rate; Adam's bias-corrected lr_t) where the update reads them:
+        host floats on the CPU; on a GPU one small device array per dtype, written here, so that a graph
+        that recorded the update reads each replay's values rather than the recorded ones."""
+        values = self._step_scalars(self._current_lr())
+        if tg_backend.xp() is numpy:
+            self._scalars = {dtype: values for dtype in self._dtypes}
+            return
+        for dtype in self._dtypes:
+            slot = self._device_slots.get(dtype)
+            if slot is None:
+                slot = self._device_slots[dtype] = tg_backend.xp().zeros(len(values), dtype)
+                self._scalars[dtype] = {name: slot[i:i + 1] for i, name in enumerate(values)}
+            slot.set(numpy.asarray(list(values.values()), dtype))
+
+    def update_params(self, params, grads):
+        """The in-place updates, reading the scalars :meth:`begin_step` wrote (no host arithmetic)."""
         for i, (p, g) in enumerate(zip(params, grads)):
-            self._update(p.data, g, {name: self._slots[name][i] for name in self.slot_names}, lr)
+            self._update(p.data, g, {name: self._slots[name][i] for name in self.slot_names},
+                         self._scalars[p.data.dtype])
             p.bump_version()  # a graph still holding p must not backpropagate through the old value
+
+    def end_step(self):
         self.iterations += 1
+
+    def _step_scalars(self, lr):
+        """The host scalars of the update about to be made, by name (``_update`` gets them)."""
+        return {"lr": lr}
 
     def _ensure_slots(self, params):
         for name, arrays in self._slots.items():
@@ -70,6 +101,7 @@ class Optimizer:
                 raise ValueError(f"{type(self).__name__} was first used on parameters of shapes "
                                  f"{[a.shape for a in arrays]} and now gets {[p.shape for p in params]}; "
                                  "each model needs its own optimizer instance")
+        self._dtypes = tuple(dict.fromkeys(p.data.dtype for p in params))
 
     def _clip(self, grads):
         """Keras 2.2's clipnorm (all gradients scaled so their global L2 norm is at most clipnorm) and clipvalue."""
@@ -81,7 +113,9 @@ class Optimizer:
             grads = [xp.clip(g, -self.clipvalue, self.clipvalue) for g in grads]
         return grads
 
-    def _update(self, p, g, slots, lr):
+    def _update(self, p, g, slots, scalars):
+        """Update ``p`` (and its slots) in place from ``g``; ``scalars`` is this step's dict from
+        ``_step_scalars``, as floats (CPU) or one-element device arrays (GPU)."""
         raise NotImplementedError
 
     # ---- checkpoints and configs --------------------------------------------------------------
@@ -127,7 +161,8 @@ class SGD(Optimizer):
         self.nesterov = bool(nesterov)
         super().__init__(lr, decay, **kwargs)
 
-    def _update(self, p, g, slots, lr):
+    def _update(self, p, g, slots, scalars):
+        lr = scalars["lr"]
         v = slots["moments"]
         v *= self.momentum
         v -= lr * g
@@ -150,7 +185,8 @@ class RMSprop(Optimizer):
         self.epsilon = K.epsilon() if epsilon is None else float(epsilon)
         super().__init__(lr, decay, **kwargs)
 
-    def _update(self, p, g, slots, lr):
+    def _update(self, p, g, slots, scalars):
+        lr = scalars["lr"]
         a = slots["accumulators"]
         a *= self.rho
         a += (1.0 - self.rho) * (g * g)
@@ -175,9 +211,12 @@ class Adam(Optimizer):
         self.slot_names = ("m", "v", "vhat") if self.amsgrad else ("m", "v")
         super().__init__(lr, decay, **kwargs)
 
-    def _update(self, p, g, slots, lr):
+    def _step_scalars(self, lr):
         t = self.iterations + 1
-        lr_t = lr * math.sqrt(1.0 - self.beta_2 ** t) / (1.0 - self.beta_1 ** t)
+        return {"lr_t": lr * math.sqrt(1.0 - self.beta_2 ** t) / (1.0 - self.beta_1 ** t)}
+
+    def _update(self, p, g, slots, scalars):
+        lr_t = scalars["lr_t"]
         m, v = slots["m"], slots["v"]
         if self.amsgrad:
             self._amsgrad_update(p, g, m, v, slots["vhat"], lr_t)

@@ -119,9 +119,13 @@ class Run:
         self._updates.append(fn)
 
     def apply_updates(self):
-        for fn in self._updates:
+        for fn in self.take_updates():
             fn()
-        self._updates = []
+
+    def take_updates(self):
+        """The collected updates, handed over (a recorded CUDA graph step runs them after each replay)."""
+        updates, self._updates = self._updates, []
+        return updates
 
 
 class Weight(Tensor):

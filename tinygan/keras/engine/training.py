@@ -27,6 +27,7 @@ import numpy
 
 from ... import backend, distributed
 from ...autograd.tensor import Tensor, grad, no_grad
+from . import graph_step
 from .base_layer import Run, to_list, unique
 from .network import Network
 
@@ -150,6 +151,7 @@ class Model(Network):
         every = unique(w for layer in _all_layers(self) for w in layer._trainable_weights)
         self._frozen_weights = [w for w in every if id(w) not in train_ids]
         self._warned_consistency = False
+        self._graphs, self._graph_failure = {}, None  # CUDA graphs of train_on_batch, by input shapes
         distributed.sync_model(self)  # under mpiexec: every rank starts from rank 0's weights
 
     def _ready(self, x):
@@ -243,24 +245,44 @@ class Model(Network):
             metrics = [ops.mean(fn(ys[i], outputs[i].detach())) for i, fn in self._metric_functions]
         return total, [total] + (per_output if len(per_output) > 1 else []) + metrics
 
-    @staticmethod
-    def _host_values(values):
+    def _host_values(self, values):
         """The loss and metric scalars as NumPy float32, fetched in one copy (on a GPU: one wait per batch, at
         its end, so the device never idles while the host reads a loss)."""
-        flat = backend.xp().stack([v.data.astype(numpy.float32, copy=False).reshape(()) for v in values])
+        return self._host_floats(self._flat_values(values))
+
+    @staticmethod
+    def _flat_values(values):
+        return backend.xp().stack([v.data.astype(numpy.float32, copy=False).reshape(()) for v in values])
+
+    @staticmethod
+    def _host_floats(flat):
         return [numpy.float32(v) for v in backend.to_numpy(flat)]
 
     def _result(self, values):
         return values[0] if len(values) == 1 else values
 
     def train_on_batch(self, x, y, sample_weight=None, class_weight=None):
-        """One gradient step on one batch; returns the loss (and metrics) computed before the step."""
+        """One gradient step on one batch; returns the loss (and metrics) computed before the step.
+        On a GPU the step is a CUDA graph from the third batch of a shape on (``graph_step.py``)."""
         self._assert_compiled(x)
         if sample_weight is not None or class_weight is not None:
             raise NotImplementedError("sample_weight/class_weight are not supported")
         xs, ys = self._data(x, y)
         self._check_consistency()
         distributed.sync_model(self, once=True)  # under mpiexec: rank 0's weights and optimizer state
+        graphed = graph_step.graphed_step(self, xs, ys)
+        if graphed is not None:
+            try:
+                return self._result(graphed.run(xs, ys))
+            except graph_step.RecordingFailed as exc:
+                graph_step.fall_back(self, exc)
+        values, run = self._train_step(xs, ys, self.optimizer.apply_gradients)
+        run.apply_updates()
+        return self._result(distributed.mean_values(self._host_values(values)))
+
+    def _train_step(self, xs, ys, update):
+        """Forward in training mode, the gradients of the compiled trainable weights, ``update(params, grads)``
+        and the constraints; returns the loss values and the Run holding the moving-average updates."""
         run = Run(True, self._snapshot)
         for w in self._frozen_weights:
             w.requires_grad = False
@@ -269,13 +291,12 @@ class Model(Network):
             params = self._train_weights
             if params and total.requires_grad:
                 grads = grad(total, params)
-                self.optimizer.apply_gradients(params, [g.data for g in grads])
+                update(params, [g.data for g in grads])
                 self._apply_constraints(params)
         finally:
             for w in self._frozen_weights:
                 w.requires_grad = True
-        run.apply_updates()
-        return self._result(distributed.mean_values(self._host_values(values)))
+        return values, run
 
     def _apply_constraints(self, params):
         with no_grad():
