@@ -31,8 +31,8 @@ def reset():
 class MemoryPointer:
     """What ``cupy.ndarray.data`` is: a pointer to device memory, not an array."""
 
-    def __init__(self, nbytes):
-        self.size = nbytes
+    def __init__(self, nbytes, ptr=0):
+        self.size, self.ptr = nbytes, ptr
 
 
 def _refuse_host(what, values):
@@ -121,7 +121,7 @@ class DeviceArray:
 
     @property
     def data(self):
-        return MemoryPointer(self.a.nbytes)
+        return MemoryPointer(self.a.nbytes, self.a.__array_interface__["data"][0])
 
     @property
     def __cuda_array_interface__(self):

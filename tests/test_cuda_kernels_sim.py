@@ -65,7 +65,7 @@ if not SIM:
                 E._leaky_relu_backward_kernel: (a(dt, 1), a(dt, 1), dt, a(dt, 1)),
                 E._dropout_apply_kernel: (a(dt, 1), a(types.uint8, 1), dt, dt, a(dt, 1)),
                 E._dropout_apply_float_kernel: (a(dt, 1), a(dt, 1), dt, a(dt, 1)),
-                O._adam_kernel: (a(dt, 1),) * 4 + (dt,) * 6,
+                O._adam_kernel: (a(dt, 1),) * 5 + (dt,) * 5,  # lr_t is read from a one-element array
                 R._bce_kernel: (a(dt, 1),) * 2 + (dt,) * 4 + (a(dt, 1),),
                 R._bce_grad_kernel: (a(dt, 1),) * 3 + (dt,) * 4 + (a(dt, 1),),
                 R._row_mean_kernel: (a(dt, 2), a(dt, 2), types.boolean, a(dt, 1)),

@@ -19,6 +19,7 @@ import pytest
 
 import tinygan as tg
 from tinygan import backend
+from tinygan.keras.engine import graph_step
 from tinygan.kernels import dispatch
 
 import cupy_stub
@@ -26,15 +27,22 @@ import cupy_stub
 SCALAR_BYTES = 16  # a few losses or a flag: the only things a train step may bring back to the host
 
 
-@pytest.fixture
-def stub_gpu(monkeypatch):
+@pytest.fixture(params=["off", "emulate"])
+def stub_gpu(monkeypatch, request):
+    """The stand-in GPU, with train steps run eagerly ('off') and as replayed recordings ('emulate': the
+    bookkeeping of CUDA-graph steps, keras/engine/graph_step.py, whose real capture needs a GPU)."""
     cupy = cupy_stub.install(monkeypatch)
     tg.set_device("cuda")
     cupy_stub.reset()
-    with dispatch.use("reference"), warnings.catch_warnings():
-        warnings.filterwarnings("ignore", message="Discrepancy between trainable weights")
-        yield cupy
-    tg.set_device("cpu")
+    old = graph_step.get_mode()
+    graph_step.set_mode(request.param)
+    try:
+        with dispatch.use("reference"), warnings.catch_warnings():
+            warnings.filterwarnings("ignore", message="Discrepancy between trainable weights")
+            yield cupy
+    finally:
+        graph_step.set_mode(old)
+        tg.set_device("cpu")
 
 
 def _big(direction):
@@ -66,7 +74,7 @@ def _pix2pix(cupy):
 def test_a_pix2pix_step_on_device_data_brings_back_only_the_losses(stub_gpu):
     d, g, gan, src, tar, y_real = _pix2pix(stub_gpu)
     fake = g(src)  # calling the model on a device array gives a device Tensor (no predict round trip)
-    for _ in range(2):  # the first step creates the optimizer state
+    for _ in range(3):  # the first step creates the optimizer state (and with graphs the second records)
         cupy_stub.reset()
         d1 = d.train_on_batch([src, tar], y_real)
         d2 = d.train_on_batch([src, fake], 0 * y_real)

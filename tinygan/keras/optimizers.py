@@ -66,18 +66,18 @@ class Optimizer:
     # only the middle one: the host writes each step's scalars before a replay and counts it after.
     def begin_step(self):
         """Put this step's scalars (the learning rate; Adam's bias-corrected lr_t) where the update reads them:
-        host floats on the CPU; on a GPU one small device array per dtype, written here, so that a graph
-        that recorded the update reads each replay's values rather than the recorded ones."""
+        host floats on the CPU; on a GPU one-element device arrays, filled here by a tiny kernel (no copy from
+        the host), so that a graph that recorded the update reads each replay's values, not the recorded ones."""
         values = self._step_scalars(self._current_lr())
         if tg_backend.xp() is numpy:
             self._scalars = {dtype: values for dtype in self._dtypes}
             return
         for dtype in self._dtypes:
-            slot = self._device_slots.get(dtype)
-            if slot is None:
-                slot = self._device_slots[dtype] = tg_backend.xp().zeros(len(values), dtype)
+            if dtype not in self._scalars:
+                self._device_slots[dtype] = slot = tg_backend.xp().zeros(len(values), dtype)
                 self._scalars[dtype] = {name: slot[i:i + 1] for i, name in enumerate(values)}
-            slot.set(numpy.asarray(list(values.values()), dtype))
+            for name, value in values.items():
+                self._scalars[dtype][name].fill(value)
 
     def update_params(self, params, grads):
         """The in-place updates, reading the scalars :meth:`begin_step` wrote (no host arithmetic)."""
