@@ -7,7 +7,6 @@ replay from the recorded closures), the step counter, and recording again when a
 replaced. An emulated run must equal an eager run bit for bit. ``tests/test_gpu_graphs.py`` checks the real
 graphs on a GPU the same way.
 """
-import contextlib
 import warnings
 
 import numpy as np
@@ -23,22 +22,15 @@ from tinygan.keras.optimizers import Adam
 pytestmark = pytest.mark.filterwarnings("ignore:Discrepancy between trainable weights")
 
 
-@contextlib.contextmanager
-def graphs(mode):
-    old = graph_step.get_mode()
-    graph_step.set_mode(mode)
-    try:
-        yield
-    finally:
-        graph_step.set_mode(old)
+graphs = graph_step.using
 
 
-def _pix2pix_run(mode, steps=4):
-    """The book's Pix2Pix step (D on a real pair, D on a fake pair, the composite) at 32 px; returns the
-    losses of every step and the final weights of both models."""
+def pix2pix_run(mode, steps=4, size=32):
+    """The book's Pix2Pix step (D on a real pair, D on a fake pair, the composite) at ``size`` px; returns the
+    losses of every step, the final weights of both models and the models."""
     tg.random.seed(3)
     rng = np.random.default_rng(0)
-    shape = (32, 32, 3)
+    shape = (size, size, 3)
     with graphs(mode):
         d = pix2pix.define_discriminator(shape)
         g = pix2pix.define_generator(shape)
@@ -55,14 +47,15 @@ def _pix2pix_run(mode, steps=4):
 
 
 def test_emulated_pix2pix_steps_equal_eager_steps_bit_for_bit():
-    eager, w_eager, _ = _pix2pix_run("off")
-    emulated, w_emulated, (d, g, gan) = _pix2pix_run("emulate")
+    eager, w_eager, _ = pix2pix_run("off")
+    emulated, w_emulated, (d, g, gan) = pix2pix_run("emulate")
     np.testing.assert_array_equal(emulated, eager)
     for a, b in zip(w_emulated, w_eager):
         np.testing.assert_array_equal(a, b)
-    # the recording is in use: one graph per model and input shapes, the composite's and D's
-    assert [type(s).__name__ for s in gan._graphs.values()] == ["GraphedStep"]
-    assert [type(s).__name__ for s in d._graphs.values()] == ["GraphedStep"]
+    # the recordings are in use: one per model, kind and input shapes
+    assert [type(s).__name__ for s in gan._graphs.values()] == ["GraphedTrainStep"]
+    assert [type(s).__name__ for s in d._graphs.values()] == ["GraphedTrainStep"]
+    assert [type(s).__name__ for s in g._graphs.values()] == ["GraphedPredict"]
     assert gan.optimizer.iterations == d.optimizer.iterations / 2 == 4
 
 
@@ -74,7 +67,7 @@ def _small_bn_model():
     return model
 
 
-def _train_small(mode, restore_at=None, steps=6):
+def train_small(mode, restore_at=None, steps=6):
     """Trains the small BN + Dropout model; at step ``restore_at`` restores the optimizer and random state
     saved at the start (new arrays: a graph must notice and record again)."""
     tg.random.seed(5)
@@ -96,8 +89,8 @@ def _train_small(mode, restore_at=None, steps=6):
 
 @pytest.mark.parametrize("restore_at", [None, 4])
 def test_emulated_steps_keep_moving_averages_lr_and_rng_like_eager(restore_at):
-    eager, m_eager = _train_small("off", restore_at)
-    emulated, m_emulated = _train_small("emulate", restore_at)
+    eager, m_eager = train_small("off", restore_at)
+    emulated, m_emulated = train_small("emulate", restore_at)
     np.testing.assert_array_equal(emulated, eager)
     for a, b in zip(m_emulated.get_weights(), m_eager.get_weights()):  # moving mean and variance included
         np.testing.assert_array_equal(a, b)
@@ -107,7 +100,7 @@ def test_emulated_steps_keep_moving_averages_lr_and_rng_like_eager(restore_at):
 
 def test_a_replay_reads_this_steps_learning_rate():
     """begin_step writes lr_t before each replay: a graph replayed with the step-2 value would train otherwise."""
-    losses, model = _train_small("emulate")
+    losses, model = train_small("emulate")
     opt = model.optimizer
     opt.begin_step()
     t = opt.iterations + 1
@@ -115,7 +108,7 @@ def test_a_replay_reads_this_steps_learning_rate():
     assert opt._scalars[np.dtype(np.float32)]["lr_t"] == pytest.approx(expected)
 
 
-def test_recompiling_drops_the_graphs_and_a_failed_recording_falls_back_with_one_warning():
+def test_recompiling_drops_the_graphs_and_a_failed_recording_falls_back_with_one_warning(monkeypatch):
     tg.random.seed(0)
     with graphs("emulate"):
         model = _small_bn_model()
@@ -126,16 +119,12 @@ def test_recompiling_drops_the_graphs_and_a_failed_recording_falls_back_with_one
         model.compile(loss="binary_crossentropy", optimizer=Adam(0.01, 0.5))
         assert model._graphs == {}
 
-        def broken(*args, **kwargs):
+        def broken(step):
             raise graph_step.RecordingFailed("cudaErrorStreamCaptureUnsupported: a host wait inside the step")
         model.train_on_batch(x, y)
-        original = graph_step.GraphedStep._record
-        graph_step.GraphedStep._record = broken
-        try:
-            with pytest.warns(RuntimeWarning, match="trains without CUDA graphs.*host wait"):
-                loss = model.train_on_batch(x, y)
-        finally:
-            graph_step.GraphedStep._record = original
+        monkeypatch.setattr(graph_step, "_Emulated", broken)
+        with pytest.warns(RuntimeWarning, match="runs without CUDA graphs.*host wait"):
+            loss = model.train_on_batch(x, y)
         assert np.isfinite(loss) and model._graph_failure is not None
         with warnings.catch_warnings():
             warnings.simplefilter("error")
@@ -143,24 +132,29 @@ def test_recompiling_drops_the_graphs_and_a_failed_recording_falls_back_with_one
         assert model._graphs == {}
 
 
+def dcgan_run(mode, half=4, steps=3):
+    """The chapter-7 loop body: its discriminator has Dropout(0.4) and LeakyReLU, the composite a frozen D
+    (Keras 2.2); returns the losses and the generator's weights."""
+    tg.random.seed(7)
+    rng = np.random.default_rng(2)
+    with graphs(mode):
+        d = dcgan_mnist.define_discriminator()
+        g = dcgan_mnist.define_generator(16)
+        gan = dcgan_mnist.define_gan(g, d)
+        losses = []
+        for _ in range(steps):
+            x = np.vstack([rng.uniform(0, 1, (half, 28, 28, 1)), g.predict(rng.standard_normal((half, 16)))])
+            y = np.r_[np.ones(half), np.zeros(half)][:, None]
+            losses.extend(d.train_on_batch(x.astype(np.float32), y))
+            losses.append(gan.train_on_batch(rng.standard_normal((2 * half, 16)).astype(np.float32),
+                                             np.ones((2 * half, 1))))
+    return np.array(losses), g.get_weights()
+
+
 def test_dcgan_mnist_book_step_emulated_equals_eager():
-    """The chapter-7 discriminator has Dropout(0.4) and LeakyReLU; the composite a frozen D (Keras 2.2)."""
-    out = []
-    for mode in ("off", "emulate"):
-        tg.random.seed(7)
-        rng = np.random.default_rng(2)
-        with graphs(mode):
-            d = dcgan_mnist.define_discriminator()
-            g = dcgan_mnist.define_generator(16)
-            gan = dcgan_mnist.define_gan(g, d)
-            losses = []
-            for _ in range(3):
-                x = np.vstack([rng.uniform(0, 1, (4, 28, 28, 1)), g.predict(rng.standard_normal((4, 16)))])
-                losses.extend(d.train_on_batch(x.astype(np.float32), np.r_[np.ones(4), np.zeros(4)][:, None]))
-                losses.append(gan.train_on_batch(rng.standard_normal((8, 16)).astype(np.float32), np.ones((8, 1))))
-        out.append((np.array(losses), g.get_weights()))
-    np.testing.assert_array_equal(out[1][0], out[0][0])
-    for a, b in zip(out[1][1], out[0][1]):
+    (eager, w_eager), (emulated, w_emulated) = dcgan_run("off"), dcgan_run("emulate")
+    np.testing.assert_array_equal(emulated, eager)
+    for a, b in zip(w_emulated, w_eager):
         np.testing.assert_array_equal(a, b)
 
 

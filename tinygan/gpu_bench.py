@@ -86,14 +86,14 @@ class Framework:
 
 
 class Tinygan(Framework):
-    """tinygan as it runs by default, or (``kernels='reference'``) with CuPy array code in place of every
-    CUDA kernel, which shows what the kernels are worth in a whole step."""
+    """tinygan as it runs by default (train steps and predicts replayed as CUDA graphs), or (``graphs='off'``)
+    launching every kernel from Python, which shows what the graphs are worth in a whole step."""
 
-    def __init__(self, device, kernels="auto"):
-        super().__init__("tinygan" if kernels == "auto" else "tinygan (array code)", device)
+    def __init__(self, device, graphs="auto"):
+        super().__init__("tinygan" if graphs == "auto" else "tinygan (no graphs)", device)
         import tinygan
         tinygan.set_device(device)
-        self.kernels = kernels
+        self.graphs = graphs
 
     def sync(self):
         if self.gpu:
@@ -103,13 +103,13 @@ class Tinygan(Framework):
     def build(self, model, sizes):
         from tinygan import random
         from tinygan.benchmarks import make_tinygan_step
-        from tinygan.kernels import dispatch
+        from tinygan.keras.engine import graph_step
         random.seed(0)
         step, n_params = make_tinygan_step(model, sizes=sizes)
-        kernels = self.kernels
+        graphs = self.graphs
 
         def run():
-            with dispatch.use(kernels):
+            with graph_step.using(graphs):
                 step()
         return run, n_params
 
@@ -117,7 +117,8 @@ class Tinygan(Framework):
         if not self.gpu:
             return None
         import cupy
-        return cupy.get_default_memory_pool().used_bytes()
+        from tinygan.keras.engine import graph_step
+        return cupy.get_default_memory_pool().used_bytes() + graph_step.pool_bytes()
 
     @contextlib.contextmanager
     def _device_peak(self, result):
@@ -132,19 +133,24 @@ class Tinygan(Framework):
 
 
 def pool_peak_hook(pool):
-    """A CuPy memory hook recording the high-water mark of ``pool.used_bytes()`` while it is active."""
+    """A CuPy memory hook recording the high-water mark of ``pool.used_bytes()``, plus what CUDA graphs hold in
+    their own pools (all of it: a replay reuses their free blocks), while it is active."""
     import cupy
+    from tinygan.keras.engine import graph_step
 
     class PoolPeak(cupy.cuda.MemoryHook):
-        """High-water mark of a memory pool's used bytes, updated after every allocation from it."""
+        """High-water mark of tinygan's device memory, updated after every allocation."""
         name = "PoolPeak"
 
         def __init__(self, pool):
             self.pool = pool
-            self.peak = pool.used_bytes()
+            self.peak = self.now()
+
+        def now(self):
+            return self.pool.used_bytes() + graph_step.pool_bytes()
 
         def malloc_postprocess(self, **kwargs):
-            self.peak = max(self.peak, self.pool.used_bytes())
+            self.peak = max(self.peak, self.now())
 
     return PoolPeak(pool)
 
@@ -278,11 +284,11 @@ def _mib(v):
 
 def format_table(cases):
     """The markdown table of the README: tinygan vs PyTorch fp32 (and TF32) ms, ratio, peak memory."""
-    lines = ["| train step | tinygan | PyTorch fp32 | x PyTorch | PyTorch TF32 | tinygan, array code only "
+    lines = ["| train step | tinygan | PyTorch fp32 | x PyTorch | PyTorch TF32 | tinygan, no CUDA graphs "
              "| peak MiB tinygan | peak MiB PyTorch | x memory |", "|---|---|---|---|---|---|---|---|---|"]
     for c in cases:
         r = c["results"]
-        runs = [r.get(k, {}) for k in ("tinygan", "torch", "torch (TF32)", "tinygan (array code)")]
+        runs = [r.get(k, {}) for k in ("tinygan", "torch", "torch (TF32)", "tinygan (no graphs)")]
         tg, th = runs[:2]
         ms = [x.get("ms") for x in runs]
         cells = [f"{v:.1f} ms" if v else (x.get("error", "-")[:60] if x else "-") for v, x in zip(ms, runs)]
@@ -331,7 +337,7 @@ def main(argv=None):
     def log(msg):
         print(msg, flush=True)
 
-    frameworks = [Tinygan(device), Tinygan(device, kernels="reference")]
+    frameworks = [Tinygan(device), Tinygan(device, graphs="off")]
     if not args.no_torch and _torch() is not None and (args.dry or _torch().cuda.is_available()):
         frameworks += [Torch(device, tf32=False)] + ([Torch(device, tf32=True)] if not args.dry else [])
     header = device_text(device)

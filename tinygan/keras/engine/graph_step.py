@@ -1,4 +1,4 @@
-"""CUDA graphs for ``train_on_batch``: a training step's kernels recorded once, then replayed for each batch.
+"""CUDA graphs for ``train_on_batch`` and ``predict``: a step's kernels recorded once, then replayed per batch.
 
 Why: on a GPU tinygan's step is bound by the host. A Pix2Pix step issues well over a thousand kernel launches,
 each from Python (the autograd graph, CuPy, Numba); at batch 1 the host takes several times longer to issue
@@ -26,7 +26,7 @@ model's weights, the optimizer's slots and scalars and the generator's state are
 recorded with, and a change (a checkpoint restored, ``optimizer.set_state``, ``random.set_state``) makes the
 model record again. ``compile`` drops a model's graphs. A step that cannot be recorded (one that waits for the
 device inside it, such as clipnorm's host-side norm) makes the recording fail: a warning says why, once, and
-that model trains eagerly from then on. Under MPI (``tinygan.distributed``) steps run eagerly.
+that model runs eagerly from then on. ``predict`` is recorded the same way (its forward pass only). Under MPI (``tinygan.distributed``) steps run eagerly.
 
 ``TINYGAN_CUDA_GRAPHS`` / :func:`set_mode`: ``auto`` (default: graphs on CUDA), ``off``, or ``emulate``, which
 "replays" by calling the recorded Python step again, on any device: it checks the bookkeeping above (static
@@ -35,6 +35,7 @@ inputs, step scalars, moving averages, re-recording) against eager steps without
 import contextlib
 import os
 import warnings
+import weakref
 
 from ... import backend, distributed
 from ... import random as tg_random
@@ -43,6 +44,7 @@ from ...autograd.tensor import Tensor
 MODES = ("auto", "off", "emulate")
 _ALIASES = {"": "auto", "1": "auto", "on": "auto", "0": "off"}
 _state = {"mode": None}
+_live_graphs = weakref.WeakSet()
 
 
 def get_mode():
@@ -59,23 +61,50 @@ def set_mode(mode):
     _state["mode"] = mode
 
 
+@contextlib.contextmanager
+def using(mode):
+    """``with using('off'): ...`` -- the mode for a block (benchmarks and tests compare modes in one process)."""
+    old = get_mode()
+    set_mode(mode)
+    try:
+        yield
+    finally:
+        _state["mode"] = old
+
+
+def pool_bytes():
+    """Device memory the live CUDA graphs hold in their own pools (their inputs, outputs and the scratch their
+    replays reuse): add it to CuPy's default pool to know what tinygan holds."""
+    return sum(g.pool.total_bytes() for g in list(_live_graphs))
+
+
 class RecordingFailed(RuntimeError):
-    """The step could not be recorded as a graph; the model trains eagerly."""
+    """The step could not be recorded as a graph; the model runs eagerly."""
 
 
-def graphed_step(model, xs, ys):
-    """The model's :class:`GraphedStep` for these inputs, or None when this batch runs eagerly."""
+def graphed_train_step(model, xs, ys):
+    """The model's recorded training step for these inputs, or None when this batch runs eagerly."""
+    return _graphed(model, "train", xs + ys, lambda: GraphedTrainStep(model, xs, ys))
+
+
+def graphed_predict(model, xs):
+    """The model's recorded inference pass for these inputs (``predict``), or None when it runs eagerly."""
+    return _graphed(model, "predict", xs, lambda: GraphedPredict(model, xs))
+
+
+def _graphed(model, kind, tensors, make):
     mode = get_mode()
     if mode == "off" or (mode == "auto" and backend.get_device() != "cuda") or distributed.active() \
-            or model._graph_failure is not None:
+            or getattr(model, "_graph_failure", None) is not None:
         return None
-    key = tuple((t.shape, t.dtype.str) for t in xs + ys)
-    seen = model._graphs.get(key)
-    if seen is None:  # the first batch of these shapes: eager, it makes the slots and compiles the kernels
-        model._graphs[key] = "warm"
+    graphs = model.__dict__.setdefault("_graphs", {})
+    key = (kind,) + tuple((t.shape, t.dtype.str) for t in tensors)
+    seen = graphs.get(key)
+    if seen is None:  # the first call with these shapes: eager; it makes the slots and compiles the kernels
+        graphs[key] = "warm"
         return None
     if seen == "warm":
-        seen = model._graphs[key] = GraphedStep(model, xs, ys, emulate=mode == "emulate")
+        seen = graphs[key] = make()
     return seen
 
 
@@ -85,54 +114,94 @@ def _address(a):
     return ptr if ptr is not None else a.__array_interface__["data"][0]
 
 
-class GraphedStep:
-    """One model's recorded training step for one set of input shapes (see the module docstring)."""
+class GraphedCall:
+    """A model's recorded call for one set of input shapes: static input buffers, the recording, and the
+    addresses of the arrays it was recorded with. Subclasses say what is recorded and what the host does
+    around each replay."""
 
-    def __init__(self, model, xs, ys, emulate=False):
+    def __init__(self, model, tensors):
         xp = backend.xp()
-        self.model, self.emulate = model, emulate
-        self.static = [Tensor(xp.empty_like(t.data), _copy=False) for t in xs + ys]
-        self.n_inputs = len(xs)
+        self.model = model
+        self.static = [Tensor(xp.empty_like(t.data), _copy=False) for t in tensors]
         self.weights = list(model.weights)
         self.recording, self.recorded_with = None, None
-        self.stream = None if emulate else _cuda_stream()
+        self.emulate = get_mode() == "emulate"
+        self.stream = None if self.emulate else _cuda_stream()
 
-    def run(self, xs, ys):
-        """One training step on (xs, ys); returns the losses and metrics as host floats."""
-        opt = self.model.optimizer
+    def replay(self, tensors):
+        """Copy ``tensors`` into the static inputs, record if needed, then ``before()``, launch, ``after()``."""
         with self.stream if self.stream is not None else contextlib.nullcontext():
-            for static, t in zip(self.static, xs + ys):
+            for static, t in zip(self.static, tensors):
                 static.data[...] = t.data
             if self.recording is None or self.recorded_with != self._addresses():
-                self._record()
-            opt.begin_step()
+                self.recording = None
+                self.recording = _Emulated(self._step) if self.emulate else _CudaGraph(self._step, self.stream)
+                self.recorded_with = self._addresses()
+            self._before()
             self.recording.launch()
-            opt.end_step()
-            flat, updates = self.recording.outputs
-            for update in updates:
-                update()
-            for w in self.model._train_weights:
-                w.bump_version()
-            return self.model._host_floats(flat)
-
-    def _record(self):
-        model, opt = self.model, self.model.optimizer
-        xs, ys = self.static[:self.n_inputs], self.static[self.n_inputs:]
-
-        def step():
-            values, run = model._train_step(xs, ys, lambda params, grads: opt.update_params(params, opt._clip(grads)))
-            return model._flat_values(values), run.take_updates()
-
-        self.recording = None
-        self.recording = _Emulated(step) if self.emulate else _CudaGraph(step, self.stream)
-        self.recorded_with = self._addresses()
+            return self._after(self.recording.outputs)
 
     def _addresses(self):
-        """The address of every array the recorded step reads or writes in place between batches."""
+        """The address of every array the recording reads or writes in place between calls."""
+        return [_address(w.data) for w in self.weights] + [tg_random.device_state_address()]
+
+    def _step(self):
+        raise NotImplementedError
+
+    def _before(self):
+        pass
+
+    def _after(self, outputs):
+        return outputs
+
+
+class GraphedTrainStep(GraphedCall):
+    """``train_on_batch``: forward, backward and the optimizer's update_params are recorded; the host writes
+    the step's scalars before each replay and counts the step, runs the moving averages and fetches the
+    losses after it."""
+
+    def __init__(self, model, xs, ys):
+        super().__init__(model, xs + ys)
+        self.n_inputs = len(xs)
+
+    def run(self, xs, ys):
+        return self.replay(xs + ys)
+
+    def _step(self):
+        model, opt = self.model, self.model.optimizer
+        xs, ys = self.static[:self.n_inputs], self.static[self.n_inputs:]
+        values, run = model._train_step(xs, ys, lambda params, grads: opt.update_params(params, opt._clip(grads)))
+        return model._flat_values(values), run.take_updates()
+
+    def _addresses(self):
         opt = self.model.optimizer
-        arrays = [w.data for w in self.weights] + [a for slot in opt._slots.values() for a in slot] \
-            + list(opt._device_slots.values())
-        return [_address(a) for a in arrays] + [tg_random.device_state_address()]
+        slots = [a for arrays in opt._slots.values() for a in arrays] + list(opt._device_slots.values())
+        return super()._addresses() + [_address(a) for a in slots]
+
+    def _before(self):
+        self.model.optimizer.begin_step()
+
+    def _after(self, outputs):
+        flat, updates = outputs
+        self.model.optimizer.end_step()
+        for update in updates:
+            update()
+        for w in self.model._train_weights:
+            w.bump_version()
+        return self.model._host_floats(flat)
+
+
+class GraphedPredict(GraphedCall):
+    """``predict``: the inference forward pass is recorded; its outputs come to the host after each replay."""
+
+    def run(self, xs):
+        return self.replay(xs)
+
+    def _step(self):
+        return self.model._forward_arrays(self.static)
+
+    def _after(self, outputs):
+        return self.model._host_outputs(outputs)
 
 
 class _Emulated:
@@ -163,6 +232,8 @@ class _CudaGraph:
             except Exception as exc:  # the capture was invalidated by an operation it cannot hold
                 raise RecordingFailed(f"{type(exc).__name__}: {exc}") from exc
 
+        _live_graphs.add(self)
+
     def launch(self):
         self.graph.launch(self.stream)
 
@@ -182,8 +253,8 @@ def _cuda_stream():
 
 
 def fall_back(model, exc):
-    """Record why the model's step cannot be a graph, say it once, and train it eagerly from now on."""
+    """Remember why the model's calls cannot be graphs, say it once, and run them eagerly from now on."""
     model._graph_failure = str(exc)
     model._graphs.clear()
-    warnings.warn(f"tinygan: model {model.name!r} trains without CUDA graphs: its step could not be recorded "
+    warnings.warn(f"tinygan: model {model.name!r} runs without CUDA graphs: its step could not be recorded "
                   f"({exc}). Set TINYGAN_CUDA_GRAPHS=off to silence this.", RuntimeWarning, stacklevel=3)

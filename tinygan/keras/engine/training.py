@@ -270,7 +270,7 @@ class Model(Network):
         xs, ys = self._data(x, y)
         self._check_consistency()
         distributed.sync_model(self, once=True)  # under mpiexec: rank 0's weights and optimizer state
-        graphed = graph_step.graphed_step(self, xs, ys)
+        graphed = graph_step.graphed_train_step(self, xs, ys)
         if graphed is not None:
             try:
                 return self._result(graphed.run(xs, ys))
@@ -324,9 +324,22 @@ class Model(Network):
         return self._predict(self._inputs(x))
 
     def _predict(self, xs):
+        graphed = graph_step.graphed_predict(self, xs)
+        if graphed is not None:
+            try:
+                return graphed.run(xs)
+            except graph_step.RecordingFailed as exc:
+                graph_step.fall_back(self, exc)
+        return self._host_outputs(self._forward_arrays(xs))
+
+    def _forward_arrays(self, xs):
+        """The inference forward pass: the outputs' device arrays."""
         with no_grad():
-            outs = to_list(self._execute(xs if len(xs) > 1 else xs[0], False, Run(False)))
-        outs = [backend.to_numpy(o.data) for o in outs]
+            return [o.data for o in to_list(self._execute(xs if len(xs) > 1 else xs[0], False, Run(False)))]
+
+    @staticmethod
+    def _host_outputs(outs):
+        outs = [backend.to_numpy(o) for o in outs]
         return outs[0] if len(outs) == 1 else outs
 
     # ---- whole arrays ------------------------------------------------------------------------
