@@ -147,13 +147,21 @@ def col2im_reference(cols, x_shape, kh, kw, sh, sw, pads):
 # kernels/dispatch.py runs these for CuPy arrays (passing its own im2col/col2im, which pick the CUDA kernels)
 # and in the 'reference' kernel mode; a reader can step through them with NumPy arrays as they are.
 
+def _matmul(a, b):
+    """``a @ b``; CuPy matrices go through ``kernels/cublas_gemm.py``, whose cuBLAS call a CUDA graph can record."""
+    if isinstance(a, numpy.ndarray):
+        return a @ b
+    from .dispatch import matmul
+    return matmul(a, b)
+
+
 def conv2d_forward_reference(x, w, sh, sw, pads, b=None, im2col=im2col_reference):
     """y (N, OH, OW, Cout) = im2col(x) @ w.reshape(kh*kw*Cin, Cout) (+ b): every output pixel's receptive field
     is one row of im2col(x), so the convolution is a single GEMM over all output pixels."""
     n, h, wd, _ = x.shape
     kh, kw, _, cout = w.shape
     oh, ow = out_size(h, kh, sh, *pads[:2]), out_size(wd, kw, sw, *pads[2:])
-    y = (im2col(x, kh, kw, sh, sw, *pads) @ w.reshape(-1, cout)).reshape(n, oh, ow, cout)
+    y = _matmul(im2col(x, kh, kw, sh, sw, *pads), w.reshape(-1, cout)).reshape(n, oh, ow, cout)
     if b is not None:
         y += b
     return y
@@ -164,7 +172,7 @@ def conv2d_grad_input_reference(g, w, x_shape, sh, sw, pads, b=None, col2im=col2
     conv_transpose2d's forward. Each row of g2d @ w2d.T is one pixel's receptive field of gradient, and col2im
     adds it back onto the pixels it was read from."""
     kh, kw, _, cout = w.shape
-    x = col2im(g.reshape(-1, cout) @ w.reshape(-1, cout).T, x_shape, kh, kw, sh, sw, pads)
+    x = col2im(_matmul(g.reshape(-1, cout), w.reshape(-1, cout).T), x_shape, kh, kw, sh, sw, pads)
     if b is not None:
         x += b
     return x
@@ -173,7 +181,7 @@ def conv2d_grad_input_reference(g, w, x_shape, sh, sw, pads, b=None, col2im=col2
 def conv2d_grad_weight_reference(x, g, kh, kw, sh, sw, pads, im2col=im2col_reference):
     """dw (kh, kw, Cin, Cout) = im2col(x).T @ g2d: the adjoint of the forward in w."""
     cout = g.shape[-1]
-    return (im2col(x, kh, kw, sh, sw, *pads).T @ g.reshape(-1, cout)).reshape(kh, kw, x.shape[-1], cout)
+    return _matmul(im2col(x, kh, kw, sh, sw, *pads).T, g.reshape(-1, cout)).reshape(kh, kw, x.shape[-1], cout)
 
 
 # ---- the CPU convolution: a blocked lowering onto BLAS ---------------------------------------------

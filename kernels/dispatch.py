@@ -289,6 +289,20 @@ def dropout_apply(x, mask, scale=1.0):
     return dropout_apply_reference(x, mask, scale)
 
 
+# ---- GEMM ---------------------------------------------------------------------------------------
+
+def matmul(a, b):
+    """``a @ b``. 2-D CuPy float matrices go through tinygan's own cuBLAS call (``kernels/cuda/gemm.py``),
+    which a CUDA graph can record and CuPy's matmul cannot (it needs no Numba); everything else, and
+    everything in 'reference' mode, is the array module's ``@``."""
+    if not isinstance(a, numpy.ndarray) and hasattr(a, "__cuda_array_interface__") and _state["mode"] != "reference":
+        from . import cublas_gemm
+        out = cublas_gemm.matmul(a, b)
+        if out is not None:
+            return out
+    return a @ b
+
+
 # ---- optimizer ----------------------------------------------------------------------------------
 
 def _adam_fusable(p, g, m, v):

@@ -55,3 +55,24 @@ def test_restored_state_is_recorded_again_on_the_gpu(restore_at):
     _assert_same(graphed, eager, "losses")
     for a, b in zip(m_graphed.get_weights(), m_eager.get_weights()):
         _assert_same(a, b, "weights")
+
+
+@pytest.mark.parametrize("a_t,b_t", [(False, False), (True, False), (False, True)])
+def test_own_cublas_gemm_equals_cupy_matmul_and_records_in_a_graph(a_t, b_t):
+    import cupy
+    from kernels import cublas_gemm
+    rng = np.random.default_rng(0)
+    a = cupy.asarray(rng.standard_normal((300, 70) if a_t else (70, 300)).astype(np.float32))
+    b = cupy.asarray(rng.standard_normal((90, 300) if b_t else (300, 90)).astype(np.float32))
+    a, b = (a.T if a_t else a), (b.T if b_t else b)
+    out = cublas_gemm.matmul(a, b)
+    np.testing.assert_allclose(out.get(), (a @ b).get(), rtol=1e-5, atol=1e-4)
+    stream = cupy.cuda.Stream()
+    with stream:
+        stream.begin_capture()
+        recorded = cublas_gemm.matmul(a, b)
+        graph = stream.end_capture()
+        a *= 2
+        graph.launch(stream)
+        stream.synchronize()
+    np.testing.assert_allclose(recorded.get(), 2 * out.get(), rtol=1e-5, atol=1e-4)

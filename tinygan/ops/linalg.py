@@ -1,6 +1,7 @@
 """Matrix product with batching and broadcast of leading dimensions (NumPy's ``matmul`` rules)."""
 from .. import backend
 from ..autograd.tensor import Function, OpError
+from ..kernels import dispatch
 from ._util import binary_operands, broadcast_shape
 from .shape import reshape, sum_to, transpose
 
@@ -23,7 +24,9 @@ class MatMul(Function):
 
     def forward(self, a, b):
         if b.ndim == 2 and a.ndim > 2:
-            return (a.reshape(-1, a.shape[-1]) @ b).reshape(a.shape[:-1] + b.shape[-1:])
+            return dispatch.matmul(a.reshape(-1, a.shape[-1]), b).reshape(a.shape[:-1] + b.shape[-1:])
+        if a.ndim == b.ndim == 2:  # on a GPU: tinygan's cuBLAS call, which a CUDA graph can record
+            return dispatch.matmul(a, b)
         return backend.xp().matmul(a, b)
 
     def backward(self, g):
