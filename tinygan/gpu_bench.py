@@ -220,6 +220,63 @@ def profile_text(label, fw, step, steps=2, top=25):
     return f"==== {label}: {fw.name}, {steps} steps\n{out.getvalue()}"
 
 
+def op_times_text(label, model, sizes, steps=3, top=30):
+    """Where a tinygan step's *device* time goes (not the host's: see ``profile_text``): every op's forward and
+    backward, run eagerly, is bracketed by CUDA events, and their elapsed times are summed per op and input
+    shape. Nested calls (an op inside another's backward) count in the outer one only. The remainder of the
+    step (optimizer, moving averages, loss copies, idle gaps) is the last line."""
+    import cupy
+    from tinygan.autograd import tensor as T
+    from tinygan.keras.engine import graph_step
+    fw = Tinygan("cuda", graphs="off")
+    step, _ = fw.build(model, sizes)
+    step()
+    fw.sync()
+    records, depth = [], [0]
+
+    def timed(key, fn, *args):
+        if depth[0]:
+            return fn(*args)
+        depth[0] += 1
+        start, end = cupy.cuda.Event(), cupy.cuda.Event()
+        start.record()
+        try:
+            return fn(*args)
+        finally:
+            end.record()
+            depth[0] -= 1
+            records.append((key, start, end))
+
+    apply, call_backward = T.Function.apply.__func__, T._call_backward
+
+    def shape_of(xs):
+        return "x".join(str(d) for d in getattr(xs[0], "shape", ())) if xs else ""
+
+    T.Function.apply = classmethod(lambda cls, *xs, **kw: timed((cls.__name__, "fwd", shape_of(xs)),
+                                                                  apply, cls, *xs, **kw))
+    T._call_backward = lambda fn, g, needs: timed((type(fn).__name__, "bwd", shape_of(fn.inputs)),
+                                                  call_backward, fn, g, needs)
+    try:
+        with graph_step.using("off"):
+            start, end = cupy.cuda.Event(), cupy.cuda.Event()
+            start.record()
+            for _ in range(steps):
+                step()
+            end.record()
+            end.synchronize()
+    finally:
+        T.Function.apply, T._call_backward = classmethod(apply), call_backward
+    total = cupy.cuda.get_elapsed_time(start, end) / steps
+    sums = {}
+    for key, a, b in records:
+        sums[key] = sums.get(key, 0.0) + cupy.cuda.get_elapsed_time(a, b) / steps
+    lines = [f"==== {label}: device time per step {total:.2f} ms (eager, events around every op)"]
+    for (name, kind, shape), ms in sorted(sums.items(), key=lambda kv: -kv[1])[:top]:
+        lines.append(f"{ms:8.3f} ms  {name} {kind} {shape}")
+    lines.append(f"{total - sum(sums.values()):8.3f} ms  outside ops (optimizer, moving averages, copies, gaps)")
+    return "\n".join(lines)
+
+
 def run_case(label, model, sizes, frameworks, warmup, rounds, steps, log, profiles=None):
     """Times one model in every framework; returns the case's result dict. With ``profiles`` (a list), appends
     a cProfile of tinygan's step to it."""
@@ -324,6 +381,8 @@ def _parser():
     p.add_argument("-k", dest="pattern", default="", help="only cases whose label contains this text")
     p.add_argument("--no-torch", action="store_true", help="time tinygan only")
     p.add_argument("--profile", action="store_true", help="also write profile.txt: a cProfile of each tinygan step")
+    p.add_argument("--op-times", action="store_true",
+                   help="also write op_times.txt: each op's device time in a tinygan step (CUDA events)")
     return p
 
 
@@ -363,6 +422,10 @@ def main(argv=None):
         f.write(f"{header}\n\nmedian of {args.rounds} samples of {args.steps} steps, after {args.warmup} warm-up "
                 f"steps\n\n{table}\n")
     log(table)
+    if args.op_times and not args.dry:
+        texts = [op_times_text(c["case"], c["model"], c["sizes"]) for c in cases]
+        with open(os.path.join(args.out, "op_times.txt"), "w") as f:
+            f.write("\n\n".join(texts) + "\n")
     if profiles:
         with open(os.path.join(args.out, "profile.txt"), "w") as f:
             f.write("\n".join(profiles))
