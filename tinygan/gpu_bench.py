@@ -220,57 +220,76 @@ def profile_text(label, fw, step, steps=2, top=25):
     return f"==== {label}: {fw.name}, {steps} steps\n{out.getvalue()}"
 
 
-def op_times_text(label, model, sizes, steps=3, top=30):
+class _Marks:
+    """Time stamps on the device's stream (CUDA events, read after one synchronisation at the end) or, on the
+    CPU (``--dry``), the host clock."""
+
+    def __init__(self, gpu):
+        self.gpu = gpu
+
+    def mark(self):
+        if not self.gpu:
+            return time.perf_counter()
+        import cupy
+        event = cupy.cuda.Event()
+        event.record()
+        return event
+
+    def ms(self, a, b):
+        if not self.gpu:
+            return 1e3 * (b - a)
+        import cupy
+        return cupy.cuda.get_elapsed_time(a, b)
+
+
+def op_times_text(label, model, sizes, device, steps=3, top=30):
     """Where a tinygan step's *device* time goes (not the host's: see ``profile_text``): every op's forward and
     backward, run eagerly, is bracketed by CUDA events, and their elapsed times are summed per op and input
     shape. Nested calls (an op inside another's backward) count in the outer one only. The remainder of the
     step (optimizer, moving averages, loss copies, idle gaps) is the last line."""
-    import cupy
-    from tinygan.autograd import tensor as T
+    import importlib
     from tinygan.keras.engine import graph_step
-    fw = Tinygan("cuda", graphs="off")
+    T = importlib.import_module("tinygan.autograd.tensor")  # the module (the package exports a function `tensor`)
+    fw = Tinygan(device, graphs="off")
     step, _ = fw.build(model, sizes)
     step()
     fw.sync()
-    records, depth = [], [0]
+    marks, records, depth = _Marks(fw.gpu), [], [0]
 
-    def timed(key, fn, *args):
+    def timed(key, fn, *args, **kwargs):
         if depth[0]:
-            return fn(*args)
+            return fn(*args, **kwargs)
         depth[0] += 1
-        start, end = cupy.cuda.Event(), cupy.cuda.Event()
-        start.record()
+        start = marks.mark()
         try:
-            return fn(*args)
+            return fn(*args, **kwargs)
         finally:
-            end.record()
+            records.append((key, start, marks.mark()))
             depth[0] -= 1
-            records.append((key, start, end))
-
-    apply, call_backward = T.Function.apply.__func__, T._call_backward
 
     def shape_of(xs):
         return "x".join(str(d) for d in getattr(xs[0], "shape", ())) if xs else ""
 
+    apply, call_backward = T.Function.__dict__["apply"], T._call_backward
     T.Function.apply = classmethod(lambda cls, *xs, **kw: timed((cls.__name__, "fwd", shape_of(xs)),
-                                                                  apply, cls, *xs, **kw))
+                                                                  apply.__func__, cls, *xs, **kw))
     T._call_backward = lambda fn, g, needs: timed((type(fn).__name__, "bwd", shape_of(fn.inputs)),
                                                   call_backward, fn, g, needs)
     try:
         with graph_step.using("off"):
-            start, end = cupy.cuda.Event(), cupy.cuda.Event()
-            start.record()
+            begin = marks.mark()
             for _ in range(steps):
                 step()
-            end.record()
-            end.synchronize()
+            end = marks.mark()
+            fw.sync()
     finally:
-        T.Function.apply, T._call_backward = classmethod(apply), call_backward
-    total = cupy.cuda.get_elapsed_time(start, end) / steps
+        T.Function.apply, T._call_backward = apply, call_backward
+    total = marks.ms(begin, end) / steps
     sums = {}
     for key, a, b in records:
-        sums[key] = sums.get(key, 0.0) + cupy.cuda.get_elapsed_time(a, b) / steps
-    lines = [f"==== {label}: device time per step {total:.2f} ms (eager, events around every op)"]
+        sums[key] = sums.get(key, 0.0) + marks.ms(a, b) / steps
+    lines = [f"==== {label}: {'device' if fw.gpu else 'host'} time per step {total:.2f} ms (eager, marks around "
+             "every op)"]
     for (name, kind, shape), ms in sorted(sums.items(), key=lambda kv: -kv[1])[:top]:
         lines.append(f"{ms:8.3f} ms  {name} {kind} {shape}")
     lines.append(f"{total - sum(sums.values()):8.3f} ms  outside ops (optimizer, moving averages, copies, gaps)")
@@ -319,6 +338,9 @@ def peak_memory_mib(fw, model, sizes):
     built afresh with nothing else of it alive: bytes in use at the peak of two steps after a warm-up one, less
     what was in use before the build (left over from earlier cases)."""
     gc.collect()
+    if fw.gpu and isinstance(fw, Tinygan):  # earlier cases' graphs are gone: their scratch must not be reused
+        from tinygan.keras.engine import graph_step
+        graph_step.release_free_blocks()
     base = fw.in_use()
     step, _ = fw.build(model, sizes)
     step()
@@ -422,8 +444,8 @@ def main(argv=None):
         f.write(f"{header}\n\nmedian of {args.rounds} samples of {args.steps} steps, after {args.warmup} warm-up "
                 f"steps\n\n{table}\n")
     log(table)
-    if args.op_times and not args.dry:
-        texts = [op_times_text(c["case"], c["model"], c["sizes"]) for c in cases]
+    if args.op_times:
+        texts = [op_times_text(c["case"], c["model"], c["sizes"], device) for c in cases]
         with open(os.path.join(args.out, "op_times.txt"), "w") as f:
             f.write("\n\n".join(texts) + "\n")
     if profiles:

@@ -82,6 +82,12 @@ def pool_bytes():
     return 0 if _shared["pool"] is None else _shared["pool"].total_bytes()
 
 
+def release_free_blocks():
+    """Give the graph pool's unused blocks back to the device (after the models whose graphs held them are gone)."""
+    if _shared["pool"] is not None:
+        _shared["pool"].free_all_blocks()
+
+
 class RecordingFailed(RuntimeError):
     """The step could not be recorded as a graph; the model runs eagerly."""
 
