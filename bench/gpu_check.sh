@@ -9,10 +9,11 @@
 #   2. print the device, CuPy, Numba CUDA and PyTorch versions;
 #   3. pytest -m gpu: the CUDA kernels against the NumPy/CuPy references on real device memory, Pix2Pix and
 #      DCGAN train steps on the GPU against the CPU, checkpoints CPU <-> GPU;
-#   4. python -m tinygan.gpu_bench: the book's train steps, tinygan vs PyTorch + cuDNN (gpu_bench.md, .json);
+#   4. python -m tinygan.gpu_bench: the book's train steps, tinygan (with and without CUDA graphs) vs PyTorch +
+#      cuDNN (gpu_bench.md, .json), and where tinygan's device time goes, op by op (op_times.txt);
 #   5. the kernel and op benchmarks of bench/test_bench_gpu.py (pytest-benchmark).
 # Results go to $OUT (default: a new temporary folder): check.log (every step's output), gpu_bench.md and .json,
-# profile.txt (where a tinygan step's time goes), summary.txt.
+# profile.txt (where a tinygan step's host time goes), op_times.txt (its device time), summary.txt.
 # --dry skips the install and the device, collects the GPU tests and runs step 4 on the CPU at toy sizes.
 # Exit status: 0 when every step passed.
 set -uo pipefail
@@ -40,7 +41,7 @@ run() {
 if [ "$DRY" -eq 1 ]; then
     stage "dry run: no install, no device"
     run collect_gpu_tests 120 "$PY" -m pytest -m gpu --collect-only -q -p no:cacheprovider tests bench/test_bench_gpu.py
-    run gpu_bench 300 "$PY" -m tinygan.gpu_bench --dry --out "$OUT" --profile
+    run gpu_bench 300 "$PY" -m tinygan.gpu_bench --dry --out "$OUT" --profile --op-times
 else
     stage "1. install tinygan (no dependencies, no network)"
     run install 180 "$PY" -m pip install --no-deps --no-build-isolation --no-index -q .
@@ -62,7 +63,7 @@ except ImportError:
     stage "3. GPU tests"
     run pytest_gpu 300 "$PY" -m pytest -m gpu -q -rfEs -p no:cacheprovider tests
     stage "4. train steps: tinygan vs PyTorch + cuDNN"
-    run gpu_bench 300 "$PY" -m tinygan.gpu_bench --out "$OUT" --profile
+    run gpu_bench 300 "$PY" -m tinygan.gpu_bench --out "$OUT" --profile --op-times
     stage "5. kernel and op benchmarks"
     run bench_ops 120 "$PY" -m pytest -m gpu -q -p no:cacheprovider bench/test_bench_gpu.py \
         --benchmark-columns=median,iqr,min,rounds --benchmark-group-by=group --benchmark-sort=name

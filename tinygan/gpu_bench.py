@@ -445,7 +445,7 @@ def main(argv=None):
                 f"steps\n\n{table}\n")
     log(table)
     if args.op_times:
-        texts = [op_times_text(c["case"], c["model"], c["sizes"], device) for c in cases]
+        texts = [op_times_text(c["case"], c["model"], c["sizes"], device, steps=1 if args.dry else 3) for c in cases]
         with open(os.path.join(args.out, "op_times.txt"), "w") as f:
             f.write("\n\n".join(texts) + "\n")
     if profiles:
