@@ -22,3 +22,5 @@ def test_gpu_check_dry_run_collects_the_gpu_tests_and_runs_the_benchmark_code(tm
     rows = [line for line in table.splitlines() if line.startswith("| ") and "dry run" in line]
     assert len(rows) == 3 and all(" ms |" in row for row in rows), table
     assert "tinygan" in (tmp_path / "profile.txt").read_text()
+    op_times = (tmp_path / "op_times.txt").read_text()  # each model's ops, on the host clock in a dry run
+    assert op_times.count("==== ") == 3 and " Conv2D fwd " in op_times and "outside ops" in op_times, op_times
