@@ -115,17 +115,32 @@ class Run:
     def leave(self, old):
         self._enabled = old
 
-    def add_update(self, fn):
-        self._updates.append(fn)
+    def add_update(self, apply, prepare=None, state=None):
+        """Ask for a state update after the step (see :class:`Update`)."""
+        self._updates.append(Update(apply, prepare, state))
 
     def apply_updates(self):
-        for fn in self.take_updates():
-            fn()
+        for update in self.take_updates():
+            update.prepare()
+            update.apply()
 
     def take_updates(self):
-        """The collected updates, handed over (a recorded CUDA graph step runs them after each replay)."""
+        """The collected updates, handed over (a CUDA-graph step records them, see keras/engine/graph_step.py)."""
         updates, self._updates = self._updates, []
         return updates
+
+
+class Update:
+    """A layer's state update, asked for during a training forward pass, in two parts: ``prepare()`` is its
+    host work (counting steps, filling per-step scalars into device arrays), ``apply()`` its array work only,
+    reading those arrays. An eager step calls both in turn; a CUDA-graph step records ``apply`` and calls
+    ``prepare`` before each replay. ``state()`` lists the arrays ``apply`` updates in place that are not
+    weights (a graph must be recorded again when they are replaced)."""
+
+    def __init__(self, apply, prepare=None, state=None):
+        self.apply = apply
+        self.prepare = prepare or (lambda: None)
+        self.state = state or (lambda: ())
 
 
 class Weight(Tensor):

@@ -93,22 +93,29 @@ class BatchNormalization(_Normalization):
             y, mean, var = ops.batch_norm(inputs, self.gamma, self.beta, self.epsilon, True, leaky_alpha=leaky_alpha)
             n = inputs.size // inputs.shape[-1]
         if run.updates_layer(self):
-            run.add_update(lambda: self._move(mean, var, n))
+            debias = backend.xp().ones(1, self.moving_mean.dtype)  # this update's 1 - momentum**t, on the device
+            run.add_update(lambda: self._move(mean, var, n, debias), prepare=lambda: self._count(debias),
+                           state=lambda: self._biased)
         return y
 
     def fused_leaky_relu(self, inputs, alpha, training, run):
         """LeakyReLU(alpha)(this layer's output) as one op (Network plans these pairs)."""
         return self._execute(inputs, training, run, leaky_alpha=alpha)
 
-    def _move(self, mean, var, n):
+    def _count(self, debias):
+        """The update's host part: one more step, and the zero-debias divisor 1 - momentum**t for it."""
+        dtype = self.moving_mean.dtype.type
+        self._steps += 1
+        debias.fill(dtype(1.0) - (dtype(1.0) - dtype(1.0 - self.momentum)) ** dtype(self._steps))
+
+    def _move(self, mean, var, n, debias):
+        """The update's array part (no host arithmetic that changes between steps)."""
         dtype = self.moving_mean.dtype.type
         decay = dtype(1.0 - self.momentum)
         var = var * (dtype(n) / (dtype(n) - dtype(1.0 + self.epsilon)))
-        self._steps += 1
-        scale = dtype(1.0) - (dtype(1.0) - decay) ** dtype(self._steps)
         for moving, biased, value in zip((self.moving_mean, self.moving_variance), self._biased, (mean, var)):
             biased -= (biased - value.astype(dtype)) * decay
-            moving.data -= moving.data - biased / scale
+            moving.data -= moving.data - biased / debias
             moving.bump_version()
 
     def get_state(self):
