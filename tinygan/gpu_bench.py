@@ -393,6 +393,21 @@ def device_text(device):
     return "; ".join(parts)
 
 
+def write_results(args, header, cases, profiles, op_texts):
+    """gpu_bench.json, gpu_bench.md (the table), profile.txt and op_times.txt (when asked for) in ``args.out``."""
+    table = format_table(cases)
+    meta = {"device": header, "rounds": args.rounds, "steps": args.steps, "warmup": args.warmup, "dry": args.dry}
+    with open(os.path.join(args.out, "gpu_bench.json"), "w") as f:
+        json.dump({"meta": meta, "cases": cases}, f, indent=1)
+    with open(os.path.join(args.out, "gpu_bench.md"), "w") as f:
+        f.write(f"{header}\n\nmedian of {args.rounds} samples of {args.steps} steps, after {args.warmup} warm-up "
+                f"steps\n\n{table}\n")
+    for name, texts in (("profile.txt", profiles), ("op_times.txt", op_texts)):
+        if texts:
+            with open(os.path.join(args.out, name), "w") as f:
+                f.write("\n\n".join(texts) + "\n")
+
+
 def _parser():
     p = argparse.ArgumentParser(prog="python -m tinygan.gpu_bench", description=__doc__.split("\n\n")[0])
     p.add_argument("--out", default=".", help="folder for gpu_bench.md and gpu_bench.json (default: .)")
@@ -423,7 +438,7 @@ def main(argv=None):
         frameworks += [Torch(device, tf32=False)] + ([Torch(device, tf32=True)] if not args.dry else [])
     header = device_text(device)
     log(f"# tinygan GPU benchmark: {header}")
-    cases, profiles = [], [] if args.profile else None
+    cases, profiles, op_texts = [], [] if args.profile else None, []
     with warnings.catch_warnings():
         warnings.filterwarnings("ignore", message="Discrepancy between trainable weights")
         for label, model, sizes in GPU_CASES:
@@ -436,21 +451,10 @@ def main(argv=None):
                 label = f"{model} (dry run, {sizes})"
             log(f"{label} ({model}, {sizes})")
             cases.append(run_case(label, model, sizes, frameworks, args.warmup, args.rounds, args.steps, log, profiles))
-    table = format_table(cases)
-    meta = {"device": header, "rounds": args.rounds, "steps": args.steps, "warmup": args.warmup, "dry": args.dry}
-    with open(os.path.join(args.out, "gpu_bench.json"), "w") as f:
-        json.dump({"meta": meta, "cases": cases}, f, indent=1)
-    with open(os.path.join(args.out, "gpu_bench.md"), "w") as f:
-        f.write(f"{header}\n\nmedian of {args.rounds} samples of {args.steps} steps, after {args.warmup} warm-up "
-                f"steps\n\n{table}\n")
-    log(table)
-    if args.op_times:
-        texts = [op_times_text(c["case"], c["model"], c["sizes"], device, steps=1 if args.dry else 3) for c in cases]
-        with open(os.path.join(args.out, "op_times.txt"), "w") as f:
-            f.write("\n\n".join(texts) + "\n")
-    if profiles:
-        with open(os.path.join(args.out, "profile.txt"), "w") as f:
-            f.write("\n".join(profiles))
+            if args.op_times:
+                op_texts.append(op_times_text(label, model, sizes, device, steps=1 if args.dry else 3))
+            write_results(args, header, cases, profiles, op_texts)  # after every case: a cut run keeps its rows
+    log(format_table(cases))
     failed = [c["case"] for c in cases for r in c["results"].values() if "error" in r]
     return 1 if failed else 0
 
