@@ -268,8 +268,9 @@ class Model(Network):
             total, values = self._forward_losses(xs, ys, run)
             params = self._train_weights
             if params and total.requires_grad:
-                grads = grad(total, params)
-                self.optimizer.apply_gradients(params, [g.data for g in grads])
+                averaging = distributed.overlapped_mean(params)  # under mpiexec: all-reduces during the backward
+                grads = grad(total, params, on_final=averaging and averaging.gradient_done)
+                self.optimizer.apply_gradients(params, [g.data for g in grads], averaging)
                 self._apply_constraints(params)
         finally:
             for w in self._frozen_weights:
