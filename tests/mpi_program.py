@@ -7,7 +7,8 @@
   buckets this small, so that several start during the backward).
 * ``resume``: a loop that draws its batches at random from the rank's shard of a dataset (the book's way),
   ``--steps k``, checkpoint ``--ckpt`` at the end, ``--resume`` to start from it.
-* ``lost``: train forever; rank 1 kills itself (``--how kill``) or stops (``--how stop``) at step 3.
+* ``lost``: train forever; rank 1 kills itself (``--how kill``) or stops (``--how stop``) at step 3, when the
+  collective deadline drops to ``--deadline`` seconds.
 """
 import argparse
 import os
@@ -99,12 +100,16 @@ def _spread(arrays):
 
 
 def lost(args):
+    """Three steps together under the launch's generous deadline (start-up on a loaded machine can take seconds),
+    then every rank lowers its collective deadline to ``--deadline`` and rank 1 goes away before the 4th step."""
     tg_random.seed(1)
     model = mlp(None)
     x, y = global_batches(1)
     for k in range(10 ** 6):
-        if k == 3 and distributed.rank() == 1:
-            os.kill(os.getpid(), signal.SIGKILL if args.how == "kill" else signal.SIGSTOP)
+        if k == 3:
+            distributed.group().timeout = args.deadline
+            if distributed.rank() == 1:
+                os.kill(os.getpid(), signal.SIGKILL if args.how == "kill" else signal.SIGSTOP)
         model.train_on_batch(x[0], y[0])
 
 
@@ -118,6 +123,7 @@ def main():
     p.add_argument("--ckpt")
     p.add_argument("--resume", action="store_true")
     p.add_argument("--how", choices=["kill", "stop"], default="kill")
+    p.add_argument("--deadline", type=float, default=3.0, help="collective deadline from the 4th step on")
     args = p.parse_args()
     result = {"steps": steps, "resume": resume, "lost": lost}[args.scenario](args)
     if distributed.is_root():

@@ -209,23 +209,31 @@ def test_nccl_refuses_what_it_cannot_reduce(stub_cupy):
 def test_scaling_table_from_the_rank_jobs(monkeypatch):
     from tinygan.distributed import bench
 
-    def fake_launch(ranks, models, quick, repeat):
-        m = {"step_s": 1.0 if ranks == 1 else 1.25, "comm_s": 0.0 if ranks == 1 else 0.2, "params": 10,
-             "comm_bytes": 0 if ranks == 1 else 2e6, "per_rank_batch": 4}
-        out = {"ranks": ranks, "models": {name: dict(m) for name in models}}
+    def fake_launch(ranks, models, quick, repeat, overlap):
+        m = {"step_s": 1.0 if ranks == 1 else 1.25 if overlap else 1.5, "comm_s": 0.0 if ranks == 1 else 0.2,
+             "params": 10, "comm_bytes": 0 if ranks == 1 else 2e6, "per_rank_batch": 4}
+        out = {"ranks": ranks, "overlap": overlap, "models": {name: dict(m) for name in models}}
         if ranks > 1:
             out.update(allreduce_s=0.064, bus_gbps=1.05, allreduce_bytes=64 << 20)
         return out
 
     monkeypatch.setattr(bench, "launch", fake_launch)
     _, text = bench.run(2, models=("pix2pix",), log=lambda m: None)
-    assert "| pix2pix | 2 | 2 x 4 | 1250 ms | 200 ms | 2 | 6.4 | 0.80 |" in text
+    assert "| pix2pix | 1 |  | 1 x 4 | 1000 ms | 0 ms | 0 | 4.0 | 1.00 |" in text
+    assert "| pix2pix | 2 | during the backward | 2 x 4 | 1250 ms | 200 ms | 2 | 6.4 | 0.80 |" in text
+    assert "| pix2pix | 2 | after the backward | 2 x 4 | 1500 ms | 200 ms | 2 | 5.3 | 0.67 |" in text
     assert "all-reduce of 64 MiB float32 on 2 ranks: 64.0 ms, bus bandwidth 1.05 GB/s" in text
 
 
-def test_comm_clock_counts_the_all_reduces_it_wraps():
+def test_comm_clock_counts_the_all_reduces_it_wraps_once():
     from tinygan.distributed.bench import CommClock
-    group = PairGroup()
+    group = OverlapGroup()
     clock = CommClock(group)
     group.allreduce_sum([np.zeros(4, np.float32), np.zeros(2)])
-    assert clock.bytes == 16 + 16 and clock.seconds >= 0 and group.calls == [[4, 2]]
+    group.start_allreduce_sum([np.zeros(8, np.float32)])  # calls allreduce_sum inside: counted once
+    group.wait([], "x")
+    assert clock.bytes == 16 + 16 + 32 and clock.seconds >= 0 and group.calls == [[4, 2], [8]]
+    assert group.log == ["start", "wait 0"]
+    clock.remove()
+    group.allreduce_sum([np.zeros(4, np.float32)])
+    assert clock.bytes == 64 and "allreduce_sum" not in vars(group)

@@ -3,9 +3,10 @@
 Each configuration runs in its own ``mpiexec -n R`` job (loopback only) of ``python -m tinygan.distributed.bench``.
 Every rank builds the book's train step (:func:`tinygan.benchmarks.make_tinygan_step`: Pix2Pix at batch 1,
 DCGAN-MNIST at batch 256 per rank, so R ranks train on R times the samples per step), runs a warm-up step and
-then ``repeat`` timed steps; rank 0 reports the median step time and the time per step spent in all-reduces
-(gradients with their packing and unpacking, losses, synchronized BatchNorm; waits for the slower rank
-included). A last measurement all-reduces a 64 MiB float32 buffer to give the all-reduce bandwidth the README's
+then ``repeat`` timed steps; rank 0 reports the median step time and the time per step the training thread
+spends in all-reduce calls (gradients with their packing and unpacking, losses, synchronized BatchNorm; waits for
+the slower rank included; with the gradients' all-reduces overlapped with the backward, their starts, the tests
+that move them along and the final wait). The N-rank job runs twice: overlapped, and with ``TINYGAN_OVERLAP=0``. A last measurement all-reduces a 64 MiB float32 buffer to give the all-reduce bandwidth the README's
 extrapolation uses.
 """
 import json
@@ -22,19 +23,34 @@ BANDWIDTH_BYTES = 64 << 20
 
 
 class CommClock:
-    """Wraps a group's ``allreduce_sum`` to add up the seconds and bytes it handles."""
+    """Wraps a group's collective calls (blocking all-reduces; the start, test and wait of the ones overlapped
+    with the backward) to add up the seconds the training thread spends in them and the bytes they reduce. A call
+    made inside another (an all-reduce's wait) is not counted twice."""
+
+    CALLS = ("allreduce_sum", "start_allreduce_sum", "test", "wait")
 
     def __init__(self, group):
-        self.seconds, self.bytes = 0.0, 0
-        self._inner = group.allreduce_sum
-        group.allreduce_sum = self
+        self.seconds, self.bytes, self._depth, self._group = 0.0, 0, 0, group
+        for name in self.CALLS:
+            if hasattr(group, name):
+                setattr(group, name, self._timed(getattr(group, name), name in self.CALLS[:2]))
 
-    def __call__(self, arrays, what="all-reduce"):
-        t0 = time.perf_counter()
-        out = self._inner(arrays, what)
-        self.seconds += time.perf_counter() - t0
-        self.bytes += sum(a.nbytes for a in arrays)
-        return out
+    def _timed(self, call, reduces):
+        def timed(*args):
+            self._depth += 1
+            t0 = time.perf_counter()
+            try:
+                return call(*args)
+            finally:
+                self._depth -= 1
+                if not self._depth:
+                    self.seconds += time.perf_counter() - t0
+                    self.bytes += sum(a.nbytes for a in args[0]) if reduces else 0
+        return timed
+
+    def remove(self):
+        for name in self.CALLS:
+            self._group.__dict__.pop(name, None)
 
 
 def allreduce_bandwidth(group, nbytes=BANDWIDTH_BYTES, repeat=5):
@@ -58,20 +74,21 @@ def worker(models, quick, repeat):
     warnings.filterwarnings("ignore", message="Discrepancy between trainable weights")
     from .. import benchmarks, distributed
     group = distributed.group()
-    result = {"ranks": group.size, "models": {}}
+    result = {"ranks": group.size, "overlap": group.size > 1 and distributed.overlap_enabled(), "models": {}}
+    barrier = group.comm.Barrier if group.size > 1 else (lambda: None)  # not through the clock's calls
     for model in models:
         step, n_params = benchmarks.make_tinygan_step(model, quick)
         step()  # warm-up: compiles kernels, broadcasts the weights, makes the optimizer slots
         clock = CommClock(group) if group.size > 1 else None
         times = []
         for _ in range(repeat):
-            group.allreduce_max(numpy.zeros(1), "barrier")  # not counted: the clock wraps allreduce_sum
+            barrier()
             t0 = time.perf_counter()
             step()
             times.append(time.perf_counter() - t0)
         comm = clock.seconds / repeat if clock else 0.0
         if clock:
-            group.allreduce_sum = clock._inner
+            clock.remove()
         result["models"][model] = {"step_s": float(numpy.median(times)), "comm_s": comm, "params": n_params,
                                    "comm_bytes": clock.bytes / repeat if clock else 0,
                                    "per_rank_batch": benchmarks.model_sizes(quick)[model]["batch"]}
@@ -82,14 +99,16 @@ def worker(models, quick, repeat):
         print("SCALING " + json.dumps(result), flush=True)
 
 
-def launch(ranks, models, quick, repeat, timeout=1800):
-    """Run :func:`worker` on ``ranks`` processes (one thread each); its result dict."""
+def launch(ranks, models, quick, repeat, overlap=True, timeout=1800):
+    """Run :func:`worker` on ``ranks`` processes (one thread each; ``overlap=False``: gradient all-reduces after
+    the backward, ``TINYGAN_OVERLAP=0``); its result dict."""
     mpiexec = shutil.which("mpiexec", path=os.path.dirname(sys.executable)) or shutil.which("mpiexec")
     if mpiexec is None:
         raise RuntimeError("no mpiexec: pip install 'tinygan[mpi]' (mpi4py and the mpich wheel)")
     cmd = [mpiexec, "-launcher", "fork", "-hosts", "localhost", "-iface", "lo", "-n", str(ranks), sys.executable,
            "-m", "tinygan.distributed.bench", ",".join(models), str(int(quick)), str(repeat)]
-    env = {**os.environ, "OPENBLAS_NUM_THREADS": "1", "NUMBA_NUM_THREADS": "1", "OMP_NUM_THREADS": "1"}
+    env = {**os.environ, "OPENBLAS_NUM_THREADS": "1", "NUMBA_NUM_THREADS": "1", "OMP_NUM_THREADS": "1",
+           "TINYGAN_OVERLAP": "1" if overlap else "0"}
     proc = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=timeout)
     lines = [line for line in proc.stdout.splitlines() if line.startswith("SCALING ")]
     if proc.returncode != 0 or not lines:
@@ -99,21 +118,23 @@ def launch(ranks, models, quick, repeat, timeout=1800):
 
 
 def run(ranks=2, models=MODELS, quick=False, repeat=5, log=print):
-    """The table: per model, 1 rank and ``ranks`` ranks: step time, all-reduce time per step, samples/s."""
+    """The table: per model, 1 rank and ``ranks`` ranks (gradient all-reduces overlapped with the backward, then
+    after it): step time, time in all-reduces per step, samples/s."""
     results = []
-    for r in (1, ranks):
-        log(f"scaling: {r} rank(s), {', '.join(models)} ...")
-        results.append(launch(r, models, quick, repeat))
-    lines = ["| model | ranks | global batch | step | all-reduces per step | MB reduced per step | samples/s | "
-             "weak-scaling efficiency |", "|---|---|---|---|---|---|---|---|"]
+    for r, overlap in ((1, False), (ranks, True), (ranks, False)):
+        log(f"scaling: {r} rank(s){', overlap' if overlap else ''}, {', '.join(models)} ...")
+        results.append(launch(r, models, quick, repeat, overlap=overlap))
+    lines = ["| model | ranks | gradient all-reduces | global batch | step | in all-reduces per step | "
+             "MB reduced per step | samples/s | weak-scaling efficiency |", "|---|---|---|---|---|---|---|---|---|"]
     for model in models:
         base = results[0]["models"][model]
         for res in results:
             m = res["models"][model]
             n = res["ranks"]
+            when = "" if n == 1 else "during the backward" if res["overlap"] else "after the backward"
             rate = n * m["per_rank_batch"] / m["step_s"]
             eff = base["step_s"] / m["step_s"]
-            lines.append(f"| {model} | {n} | {n} x {m['per_rank_batch']} | {m['step_s'] * 1e3:.0f} ms | "
+            lines.append(f"| {model} | {n} | {when} | {n} x {m['per_rank_batch']} | {m['step_s'] * 1e3:.0f} ms | "
                          f"{m['comm_s'] * 1e3:.0f} ms | {m['comm_bytes'] / 1e6:.0f} | {rate:.1f} | {eff:.2f} |")
     last = results[-1]
     if "bus_gbps" in last:
