@@ -209,10 +209,11 @@ def test_nccl_refuses_what_it_cannot_reduce(stub_cupy):
 def test_scaling_table_from_the_rank_jobs(monkeypatch):
     from tinygan.distributed import bench
 
-    def fake_launch(ranks, models, quick, repeat, overlap):
-        m = {"step_s": 1.0 if ranks == 1 else 1.25 if overlap else 1.5, "comm_s": 0.0 if ranks == 1 else 0.2,
-             "params": 10, "comm_bytes": 0 if ranks == 1 else 2e6, "per_rank_batch": 4}
-        out = {"ranks": ranks, "overlap": overlap, "models": {name: dict(m) for name in models}}
+    def fake_launch(ranks, models, quick, repeat):
+        modes = {"alone": {"step_s": 1.0, "comm_s": 0.0, "comm_bytes": 0}} if ranks == 1 else {
+            "during": {"step_s": 1.25, "comm_s": 0.2, "comm_bytes": 2e6},
+            "after": {"step_s": 1.5, "comm_s": 0.2, "comm_bytes": 2e6}}
+        out = {"ranks": ranks, "models": {name: {"params": 10, "per_rank_batch": 4, **modes} for name in models}}
         if ranks > 1:
             out.update(allreduce_s=0.064, bus_gbps=1.05, allreduce_bytes=64 << 20)
         return out

@@ -3,10 +3,11 @@
 Each configuration runs in its own ``mpiexec -n R`` job (loopback only) of ``python -m tinygan.distributed.bench``.
 Every rank builds the book's train step (:func:`tinygan.benchmarks.make_tinygan_step`: Pix2Pix at batch 1,
 DCGAN-MNIST at batch 256 per rank, so R ranks train on R times the samples per step), runs a warm-up step and
-then ``repeat`` timed steps; rank 0 reports the median step time and the time per step the training thread
+then ``repeat`` timed steps (of each kind); rank 0 reports the median step time and the time per step the training thread
 spends in all-reduce calls (gradients with their packing and unpacking, losses, synchronized BatchNorm; waits for
 the slower rank included; with the gradients' all-reduces overlapped with the backward, their starts, the tests
-that move them along and the final wait). The N-rank job runs twice: overlapped, and with ``TINYGAN_OVERLAP=0``. A last measurement all-reduces a 64 MiB float32 buffer to give the all-reduce bandwidth the README's
+that move them along and the final wait). In the N-rank job the steps alternate between the two ways of starting
+the gradient all-reduces, during the backward and after it (``TINYGAN_OVERLAP=0``), so both see the same load. A last measurement all-reduces a 64 MiB float32 buffer to give the all-reduce bandwidth the README's
 extrapolation uses.
 """
 import json
@@ -19,6 +20,7 @@ import time
 import numpy
 
 MODELS = ("dcgan_mnist", "pix2pix")
+MODES = ("during", "after")  # when the gradient all-reduces start: during the backward (overlap), after it
 BANDWIDTH_BYTES = 64 << 20
 
 
@@ -69,29 +71,35 @@ def allreduce_bandwidth(group, nbytes=BANDWIDTH_BYTES, repeat=5):
 
 
 def worker(models, quick, repeat):
-    """One rank of a scaling job: time the steps; rank 0 prints one JSON line."""
+    """One rank of a scaling job: time the steps; rank 0 prints one JSON line. On several ranks the steps alternate
+    between gradient all-reduces overlapped with the backward and all-reduces after it (``TINYGAN_OVERLAP``, set
+    alike on every rank), so that the two are compared under the same load."""
     import warnings
     warnings.filterwarnings("ignore", message="Discrepancy between trainable weights")
     from .. import benchmarks, distributed
     group = distributed.group()
-    result = {"ranks": group.size, "overlap": group.size > 1 and distributed.overlap_enabled(), "models": {}}
+    modes = MODES if group.size > 1 else ("alone",)
+    result = {"ranks": group.size, "models": {}}
     barrier = group.comm.Barrier if group.size > 1 else (lambda: None)  # not through the clock's calls
     for model in models:
         step, n_params = benchmarks.make_tinygan_step(model, quick)
         step()  # warm-up: compiles kernels, broadcasts the weights, makes the optimizer slots
-        clock = CommClock(group) if group.size > 1 else None
-        times = []
-        for _ in range(repeat):
+        clock = CommClock(group)
+        times, comm, sent = ({m: [] for m in modes} for _ in range(3))
+        for k in range(repeat * len(modes)):
+            mode = modes[k % len(modes)]
+            os.environ["TINYGAN_OVERLAP"] = "0" if mode == "after" else "1"
             barrier()
-            t0 = time.perf_counter()
+            seconds, nbytes, t0 = clock.seconds, clock.bytes, time.perf_counter()
             step()
-            times.append(time.perf_counter() - t0)
-        comm = clock.seconds / repeat if clock else 0.0
-        if clock:
-            clock.remove()
-        result["models"][model] = {"step_s": float(numpy.median(times)), "comm_s": comm, "params": n_params,
-                                   "comm_bytes": clock.bytes / repeat if clock else 0,
-                                   "per_rank_batch": benchmarks.model_sizes(quick)[model]["batch"]}
+            times[mode].append(time.perf_counter() - t0)
+            comm[mode].append(clock.seconds - seconds)
+            sent[mode].append(clock.bytes - nbytes)
+        clock.remove()
+        result["models"][model] = {
+            "params": n_params, "per_rank_batch": benchmarks.model_sizes(quick)[model]["batch"],
+            **{m: {"step_s": float(numpy.median(times[m])), "comm_s": float(numpy.mean(comm[m])),
+                   "comm_bytes": float(numpy.mean(sent[m]))} for m in modes}}
     if group.size > 1:
         result["allreduce_s"], result["bus_gbps"] = allreduce_bandwidth(group)
         result["allreduce_bytes"] = BANDWIDTH_BYTES
@@ -99,16 +107,14 @@ def worker(models, quick, repeat):
         print("SCALING " + json.dumps(result), flush=True)
 
 
-def launch(ranks, models, quick, repeat, overlap=True, timeout=1800):
-    """Run :func:`worker` on ``ranks`` processes (one thread each; ``overlap=False``: gradient all-reduces after
-    the backward, ``TINYGAN_OVERLAP=0``); its result dict."""
+def launch(ranks, models, quick, repeat, timeout=1800):
+    """Run :func:`worker` on ``ranks`` processes (one thread each); its result dict."""
     mpiexec = shutil.which("mpiexec", path=os.path.dirname(sys.executable)) or shutil.which("mpiexec")
     if mpiexec is None:
         raise RuntimeError("no mpiexec: pip install 'tinygan[mpi]' (mpi4py and the mpich wheel)")
     cmd = [mpiexec, "-launcher", "fork", "-hosts", "localhost", "-iface", "lo", "-n", str(ranks), sys.executable,
            "-m", "tinygan.distributed.bench", ",".join(models), str(int(quick)), str(repeat)]
-    env = {**os.environ, "OPENBLAS_NUM_THREADS": "1", "NUMBA_NUM_THREADS": "1", "OMP_NUM_THREADS": "1",
-           "TINYGAN_OVERLAP": "1" if overlap else "0"}
+    env = {**os.environ, "OPENBLAS_NUM_THREADS": "1", "NUMBA_NUM_THREADS": "1", "OMP_NUM_THREADS": "1"}
     proc = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=timeout)
     lines = [line for line in proc.stdout.splitlines() if line.startswith("SCALING ")]
     if proc.returncode != 0 or not lines:
@@ -118,24 +124,25 @@ def launch(ranks, models, quick, repeat, overlap=True, timeout=1800):
 
 
 def run(ranks=2, models=MODELS, quick=False, repeat=5, log=print):
-    """The table: per model, 1 rank and ``ranks`` ranks (gradient all-reduces overlapped with the backward, then
-    after it): step time, time in all-reduces per step, samples/s."""
+    """The table: per model, 1 rank and ``ranks`` ranks (gradient all-reduces during the backward, and after it):
+    step time, time in all-reduce calls per step, samples/s."""
     results = []
-    for r, overlap in ((1, False), (ranks, True), (ranks, False)):
-        log(f"scaling: {r} rank(s){', overlap' if overlap else ''}, {', '.join(models)} ...")
-        results.append(launch(r, models, quick, repeat, overlap=overlap))
-    lines = ["| model | ranks | gradient all-reduces | global batch | step | in all-reduces per step | "
+    for r in (1, ranks):
+        log(f"scaling: {r} rank(s), {', '.join(models)} ...")
+        results.append(launch(r, models, quick, repeat))
+    lines = ["| model | ranks | gradient all-reduces | global batch | step | in all-reduce calls per step | "
              "MB reduced per step | samples/s | weak-scaling efficiency |", "|---|---|---|---|---|---|---|---|---|"]
     for model in models:
-        base = results[0]["models"][model]
+        base = results[0]["models"][model]["alone"]
         for res in results:
-            m = res["models"][model]
-            n = res["ranks"]
-            when = "" if n == 1 else "during the backward" if res["overlap"] else "after the backward"
-            rate = n * m["per_rank_batch"] / m["step_s"]
-            eff = base["step_s"] / m["step_s"]
-            lines.append(f"| {model} | {n} | {when} | {n} x {m['per_rank_batch']} | {m['step_s'] * 1e3:.0f} ms | "
-                         f"{m['comm_s'] * 1e3:.0f} ms | {m['comm_bytes'] / 1e6:.0f} | {rate:.1f} | {eff:.2f} |")
+            n, per_rank = res["ranks"], res["models"][model]["per_rank_batch"]
+            for mode in (MODES if n > 1 else ("alone",)):
+                m = res["models"][model][mode]
+                when = "" if n == 1 else f"{mode} the backward"
+                rate = n * per_rank / m["step_s"]
+                eff = base["step_s"] / m["step_s"]
+                lines.append(f"| {model} | {n} | {when} | {n} x {per_rank} | {m['step_s'] * 1e3:.0f} ms | "
+                             f"{m['comm_s'] * 1e3:.0f} ms | {m['comm_bytes'] / 1e6:.0f} | {rate:.1f} | {eff:.2f} |")
     last = results[-1]
     if "bus_gbps" in last:
         lines.append(f"\nall-reduce of {last['allreduce_bytes'] >> 20} MiB float32 on {last['ranks']} ranks: "
