@@ -3,10 +3,12 @@
 ``python tests/mpi_program.py SCENARIO OUT [options]``; rank 0 writes its results to the npz OUT.
 
 * ``steps``: ``--steps k`` train_on_batch steps of a small MLP (``--bn sync|local``: with a BatchNormalization)
-  on a fixed global batch of 8 per step, each rank taking its contiguous 8/N share.
+  on a fixed global batch of 8 per step, each rank taking its contiguous 8/N share (``--bucket-bytes``: gradient
+  buckets this small, so that several start during the backward).
 * ``resume``: a loop that draws its batches at random from the rank's shard of a dataset (the book's way),
   ``--steps k``, checkpoint ``--ckpt`` at the end, ``--resume`` to start from it.
-* ``lost``: train forever; rank 1 kills itself (``--how kill``) or stops (``--how stop``) at step 3.
+* ``lost``: train forever; rank 1 kills itself (``--how kill``) or stops (``--how stop``) at step 3, when the
+  collective deadline drops to ``--deadline`` seconds.
 """
 import argparse
 import os
@@ -18,6 +20,7 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 import numpy as np  # noqa: E402
 
 from tinygan import distributed, random as tg_random  # noqa: E402
+from tinygan.distributed import buckets  # noqa: E402
 from tinygan.keras.layers import BatchNormalization, Dense, Input, LeakyReLU  # noqa: E402
 from tinygan.keras.models import Model  # noqa: E402
 from tinygan.keras.optimizers import Adam  # noqa: E402
@@ -45,6 +48,9 @@ def global_batches(steps, batch=8):
 
 def steps(args):
     tg_random.seed(3)  # rank 1 draws other initial weights: compile must give it rank 0's
+    if args.bucket_bytes:
+        buckets.BUCKET_BYTES = args.bucket_bytes
+    early = _count_early_buckets()
     model = mlp(args.bn)
     at_compile = _spread(model.get_weights())
     x, y = global_batches(args.steps)
@@ -52,8 +58,19 @@ def steps(args):
     share = x.shape[1] // n
     losses = [model.train_on_batch(x[k, r * share:(r + 1) * share], y[k, r * share:(r + 1) * share])
               for k in range(args.steps)]
-    return {"losses": np.asarray(losses), "spread_at_compile": at_compile,
+    return {"losses": np.asarray(losses), "spread_at_compile": at_compile, "early_buckets": sum(early),
             **{f"w{i}": w for i, w in enumerate(model.get_weights())}}
+
+
+def _count_early_buckets():
+    """A list that gets, at each step, how many gradient buckets the backward started (0 without overlap)."""
+    counts, result = [], buckets.BucketedMean.result
+
+    def counting(self, arrays):
+        counts.append(sum(self.started))
+        return result(self, arrays)
+    buckets.BucketedMean.result = counting
+    return counts
 
 
 def resume(args):
@@ -83,12 +100,16 @@ def _spread(arrays):
 
 
 def lost(args):
+    """Three steps together under the launch's generous deadline (start-up on a loaded machine can take seconds),
+    then every rank lowers its collective deadline to ``--deadline`` and rank 1 goes away before the 4th step."""
     tg_random.seed(1)
     model = mlp(None)
     x, y = global_batches(1)
     for k in range(10 ** 6):
-        if k == 3 and distributed.rank() == 1:
-            os.kill(os.getpid(), signal.SIGKILL if args.how == "kill" else signal.SIGSTOP)
+        if k == 3:
+            distributed.group().timeout = args.deadline
+            if distributed.rank() == 1:
+                os.kill(os.getpid(), signal.SIGKILL if args.how == "kill" else signal.SIGSTOP)
         model.train_on_batch(x[0], y[0])
 
 
@@ -98,9 +119,11 @@ def main():
     p.add_argument("out")
     p.add_argument("--steps", type=int, default=4)
     p.add_argument("--bn", choices=["sync", "local"])
+    p.add_argument("--bucket-bytes", type=int, help="gradient bucket size (small: several buckets)")
     p.add_argument("--ckpt")
     p.add_argument("--resume", action="store_true")
     p.add_argument("--how", choices=["kill", "stop"], default="kill")
+    p.add_argument("--deadline", type=float, default=3.0, help="collective deadline from the 4th step on")
     args = p.parse_args()
     result = {"steps": steps, "resume": resume, "lost": lost}[args.scenario](args)
     if distributed.is_root():

@@ -146,3 +146,25 @@ def test_tensor_copies_and_as_tensor_shares():
     assert tg.Tensor(owned).data is not owned.data  # a Tensor is copied too
     assert tg.Tensor(arr, dtype=np.float64).dtype == np.float64
     assert tg.Tensor([1.0, 2.0]).dtype == np.float32 and tg.Tensor(np.arange(3)).dtype.kind == "i"
+
+
+def test_grad_reports_each_gradient_as_soon_as_it_is_complete():
+    """``on_final`` (the hook that lets a data-parallel step start its all-reduces during the backward): called
+    once per input, with the total gradient, as soon as every op using that input has been processed; the last
+    layer's parameters come first although the walk visits them last."""
+    rng = np.random.default_rng(0)
+    x = tg.Tensor(rng.standard_normal((4, 3)))
+    w1, b1, w2, b2, unused = (tg.Tensor(rng.standard_normal(s), requires_grad=True)
+                              for s in [(3, 5), (5,), (5, 2), (2,), (2,)])
+    h = ops.tanh(x @ w1 + b1)
+    loss = ops.sum((h @ w2 + b2) * (h @ w2))  # w2 and h feed two ops: final only after both
+    seen = []
+    grads = tg.grad(loss, [w1, b1, w2, b2, unused],
+                    on_final=lambda i, g: seen.append((i, g.numpy().copy())))
+    assert [i for i, _ in seen] == [3, 2, 1, 0]  # b2, w2, then the first layer; the unused one never
+    for i, g in seen:
+        np.testing.assert_array_equal(g, grads[i].numpy())  # the final value, not a partial sum
+    assert not grads[4].numpy().any()
+    plain = tg.grad(loss, [w1, b1, w2, b2, unused])
+    for a, b in zip(grads, plain):
+        np.testing.assert_array_equal(a.numpy(), b.numpy())

@@ -55,6 +55,49 @@ def test_allreduce_mean_averages_every_array_in_few_calls():
         np.testing.assert_allclose(m, 2 * a, rtol=1e-6)
 
 
+class OverlapGroup(PairGroup):
+    """PairGroup with MPI's non-blocking calls, logging when each bucket starts and when the step waits."""
+
+    def __init__(self):
+        super().__init__()
+        self.log = []
+
+    def start_allreduce_sum(self, arrays):
+        self.log.append("start")
+        self.allreduce_sum(arrays)
+        return [object() for _ in arrays]
+
+    def test(self, requests):
+        self.log.append("test")
+
+    def wait(self, requests, what):
+        self.log.append(f"wait {len(requests)}")
+
+
+def test_buckets_start_during_the_backward_and_average_bit_for_bit_as_after_it(monkeypatch):
+    import tinygan as tg
+    from tinygan import ops
+    monkeypatch.setattr(buckets, "BUCKET_BYTES", 64)  # a few buckets for this small net
+    rs = np.random.RandomState(1)
+    x = tg.Tensor(rs.normal(size=(4, 3)).astype(np.float32))
+    params = [tg.Tensor(rs.normal(size=s).astype(np.float32), requires_grad=True) for s in [(3, 8), (8,), (8, 2), (2,)]]
+    loss = ops.sum(ops.tanh(x @ params[0] + params[1]) @ params[2] + params[3])
+    group = OverlapGroup()
+    mean = buckets.BucketedMean(group, [p.data for p in params], overlap=True)
+    handed_in = []
+    grads = tg.grad(loss, params, on_final=lambda i, g: (handed_in.append(i), mean.gradient_done(i, g)))
+    group.log.append(f"backward done, {len(handed_in)} gradients handed in")
+    out = mean.result([g.data for g in grads])
+    assert buckets.plan([p.data for p in params]) == [[0], [1, 3], [2]]
+    # w2 (alone) starts first, then b1 completes the bucket of b1 and b2, then w1; each hand-in moves MPI along
+    assert group.log == ["start", "test", "start", "test", "start", "test", "backward done, 4 gradients handed in",
+                         "wait 3"]
+    plain = buckets.allreduce_mean(PairGroup(), [g.data for g in grads])  # all buckets after the backward
+    for a, b, g in zip(out, plain, grads):
+        np.testing.assert_array_equal(a, b)
+        np.testing.assert_allclose(a, 2 * g.data, rtol=1e-6)
+
+
 def test_rank_seeds_differ_per_rank_and_rank_0_keeps_the_run_seed():
     seeds = [rng.rank_seed(1, r) for r in range(4)]
     assert seeds[0] == 1 and len(set(seeds)) == 4 and rng.rank_seed(1, 2) == seeds[2]
@@ -167,22 +210,31 @@ def test_scaling_table_from_the_rank_jobs(monkeypatch):
     from tinygan.distributed import bench
 
     def fake_launch(ranks, models, quick, repeat):
-        m = {"step_s": 1.0 if ranks == 1 else 1.25, "comm_s": 0.0 if ranks == 1 else 0.2, "params": 10,
-             "comm_bytes": 0 if ranks == 1 else 2e6, "per_rank_batch": 4}
-        out = {"ranks": ranks, "models": {name: dict(m) for name in models}}
+        modes = {"alone": {"step_s": 1.0, "comm_s": 0.0, "comm_bytes": 0}} if ranks == 1 else {
+            "during": {"step_s": 1.25, "comm_s": 0.2, "comm_bytes": 2e6},
+            "after": {"step_s": 1.5, "comm_s": 0.2, "comm_bytes": 2e6}}
+        out = {"ranks": ranks, "models": {name: {"params": 10, "per_rank_batch": 4, **modes} for name in models}}
         if ranks > 1:
             out.update(allreduce_s=0.064, bus_gbps=1.05, allreduce_bytes=64 << 20)
         return out
 
     monkeypatch.setattr(bench, "launch", fake_launch)
     _, text = bench.run(2, models=("pix2pix",), log=lambda m: None)
-    assert "| pix2pix | 2 | 2 x 4 | 1250 ms | 200 ms | 2 | 6.4 | 0.80 |" in text
+    assert "| pix2pix | 1 |  | 1 x 4 | 1000 ms | 0 ms | 0 | 4.0 | 1.00 |" in text
+    assert "| pix2pix | 2 | during the backward | 2 x 4 | 1250 ms | 200 ms | 2 | 6.4 | 0.80 |" in text
+    assert "| pix2pix | 2 | after the backward | 2 x 4 | 1500 ms | 200 ms | 2 | 5.3 | 0.67 |" in text
     assert "all-reduce of 64 MiB float32 on 2 ranks: 64.0 ms, bus bandwidth 1.05 GB/s" in text
 
 
-def test_comm_clock_counts_the_all_reduces_it_wraps():
+def test_comm_clock_counts_the_all_reduces_it_wraps_once():
     from tinygan.distributed.bench import CommClock
-    group = PairGroup()
+    group = OverlapGroup()
     clock = CommClock(group)
     group.allreduce_sum([np.zeros(4, np.float32), np.zeros(2)])
-    assert clock.bytes == 16 + 16 and clock.seconds >= 0 and group.calls == [[4, 2]]
+    group.start_allreduce_sum([np.zeros(8, np.float32)])  # calls allreduce_sum inside: counted once
+    group.wait([], "x")
+    assert clock.bytes == 16 + 16 + 32 and clock.seconds >= 0 and group.calls == [[4, 2], [8]]
+    assert group.log == ["start", "wait 0"]
+    clock.remove()
+    group.allreduce_sum([np.zeros(4, np.float32)])
+    assert clock.bytes == 64 and "allreduce_sum" not in vars(group)

@@ -303,19 +303,25 @@ def _on_paths_to(order, targets):
     return keep
 
 
-def _run_backward(roots, root_grads, create_graph, targets=None):
+def _run_backward(roots, root_grads, create_graph, targets=None, on_final=None):
     """Propagate from ``roots``; returns {tensor: its total gradient}.
 
     ``targets=None`` (``backward()``): every leaf reached. Otherwise (``grad()``) only the tensors whose
     ids are in ``targets``, leaves or not: the walk records a target's total and keeps going through it,
     so a target upstream of another target gets both paths, and it skips every branch that leads to no
     target (as torch.autograd.grad does).
+
+    ``on_final(tensor, gradient)`` (with ``targets``) is called as soon as a target's last consumer has
+    been processed, which for a parameter is usually long before the walk reaches it in ``order``; a target
+    whose gradient never completes that way (no consumer in the graph, or one that got no gradient) is only
+    in the returned dict. Without ``on_final`` nothing is counted.
     """
     grads = {}
     for r, g in zip(roots, root_grads):
         grads[id(r)] = g if id(r) not in grads else grads[id(r)] + g
     order = _topological_order(roots)
     keep = None if targets is None else _on_paths_to(order, targets)
+    consumers = None if on_final is None else _consumer_counts(order, targets)
     found = {}
     with set_grad_enabled(create_graph):
         for t in order:
@@ -335,14 +341,27 @@ def _run_backward(roots, root_grads, create_graph, targets=None):
             needs = fn.needs_grad if keep is None else tuple(n and id(p) in keep
                                                               for n, p in zip(fn.needs_grad, fn.inputs))
             for inp, need, ig in zip(fn.inputs, needs, _call_backward(fn, g, needs)):
-                if ig is None or not need:
-                    continue
-                if ig.shape != inp.shape:
-                    raise RuntimeError(f"{type(fn).__name__}.backward returned a gradient of shape {ig.shape} "
-                                       f"for an input of shape {inp.shape}")
-                prev = grads.get(id(inp))
-                grads[id(inp)] = ig if prev is None else prev + ig
+                if ig is not None and need:
+                    if ig.shape != inp.shape:
+                        raise RuntimeError(f"{type(fn).__name__}.backward returned a gradient of shape "
+                                           f"{ig.shape} for an input of shape {inp.shape}")
+                    prev = grads.get(id(inp))
+                    grads[id(inp)] = ig if prev is None else prev + ig
+                if consumers is not None and id(inp) in consumers:
+                    consumers[id(inp)] -= 1
+                    if not consumers[id(inp)] and id(inp) in grads:
+                        on_final(inp, grads[id(inp)])
     return found
+
+
+def _consumer_counts(order, targets):
+    """{id of a target: how many times the recorded ops in ``order`` take it as an input}."""
+    counts = {}
+    for t in order:
+        for p in (t._node.inputs if t._node is not None else ()):
+            if id(p) in targets:
+                counts[id(p)] = counts.get(id(p), 0) + 1
+    return counts
 
 
 def _call_backward(fn, g, needs):
@@ -356,12 +375,17 @@ def _call_backward(fn, g, needs):
     return in_grads if isinstance(in_grads, (tuple, list)) else (in_grads,)
 
 
-def grad(outputs, inputs, grad_outputs=None, create_graph=False):
+def grad(outputs, inputs, grad_outputs=None, create_graph=False, on_final=None):
     """Gradients of ``outputs`` w.r.t. ``inputs`` without touching any ``.grad`` (like torch.autograd.grad).
 
     ``inputs`` may be intermediate tensors as well as leaves; gradients flow through each of them, so for
     ``h = 2 * x`` and ``y = sum(3 * h)``, ``grad(y, [h, x])`` is ``[3, 6]``. Inputs that the outputs do not
     depend on get a zero gradient.
+
+    ``on_final(i, gradient)``, if given, is called during the walk as soon as the gradient of ``inputs[i]``
+    is complete (every op that uses it has been processed): the last layers' parameters come first, so a
+    data-parallel step can start averaging them over the ranks while the backward goes on
+    (``tinygan.distributed``). Inputs it was not called for are complete when ``grad`` returns.
     """
     outputs = list(outputs) if isinstance(outputs, (list, tuple)) else [outputs]
     single = not isinstance(inputs, (list, tuple))
@@ -370,7 +394,9 @@ def grad(outputs, inputs, grad_outputs=None, create_graph=False):
         grad_outputs = [Tensor(backend.xp().ones_like(o.data), _copy=False) for o in outputs]
     elif not isinstance(grad_outputs, (list, tuple)):
         grad_outputs = [grad_outputs]
-    found = _run_backward(outputs, grad_outputs, create_graph, targets={id(t) for t in inputs})
+    index = {id(t): i for i, t in enumerate(inputs)}
+    found = _run_backward(outputs, grad_outputs, create_graph, targets=set(index),
+                          on_final=on_final and (lambda t, g: on_final(index[id(t)], g)))
     result = [found.get(t) if found.get(t) is not None else Tensor(backend.xp().zeros_like(t.data), _copy=False)
               for t in inputs]
     return result[0] if single else result

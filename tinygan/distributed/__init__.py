@@ -5,7 +5,8 @@ Run any tinygan training program under an MPI launcher and it trains on all the 
     mpiexec -n 4 tinygan pix2pix train          # global batch = 4 x the per-rank batch
 
 * every compiled model's ``train_on_batch`` averages its gradients over the ranks (bucketed all-reduce,
-  :mod:`.buckets`) before the optimizer step, so the weights stay identical on every rank;
+  :mod:`.buckets`, each bucket started during the backward as soon as its gradients are complete) before the
+  optimizer step, so the weights stay identical on every rank;
 * ``compile`` and the first ``train_on_batch`` of a model broadcast its weights, its layers' state and its
   optimizer's state from rank 0 (:func:`sync_model`), and the losses it returns are the averages over the ranks;
 * ``tinygan.random.seed(n)`` gives rank 0 the stream of seed ``n`` (what a single process gets) and rank r > 0
@@ -17,13 +18,16 @@ Run any tinygan training program under an MPI launcher and it trains on all the 
 
 Without a launcher (or without mpi4py) all of this is the identity and nothing MPI is imported.
 """
+import os
+
 import numpy
 
 from . import buckets
 from .world import DistributedError, collective_timeout, group, launched_size
 
 __all__ = ["DistributedError", "active", "any_rank", "broadcast_object", "collective_timeout", "describe",
-           "is_root", "launched_size", "mean_gradients", "mean_values", "rank", "shard", "size", "sync_model"]
+           "is_root", "launched_size", "mean_gradients", "mean_values", "overlapped_mean", "rank", "shard", "size",
+           "sync_model"]
 
 
 def rank():
@@ -46,6 +50,20 @@ def active():
 def mean_gradients(grads):
     """Gradient arrays averaged over the ranks (the same list back when alone)."""
     return buckets.allreduce_mean(group(), grads) if active() else grads
+
+
+def overlapped_mean(params):
+    """What averages the gradients of ``params`` while the backward still runs, or None (alone, CuPy arrays, or
+    ``TINYGAN_OVERLAP=0``): pass its ``gradient_done`` as ``grad(..., on_final=)`` and it as
+    ``Optimizer.apply_gradients(..., averaging=)``, which then waits for the all-reduces instead of starting them."""
+    if not active() or not params or not isinstance(params[0].data, numpy.ndarray) or not overlap_enabled():
+        return None
+    return buckets.BucketedMean(group(), [p.data for p in params], overlap=True)
+
+
+def overlap_enabled():
+    """``TINYGAN_OVERLAP=0`` starts every gradient all-reduce after the backward (same results, bit for bit)."""
+    return os.environ.get("TINYGAN_OVERLAP", "1") != "0"
 
 
 def mean_values(values):

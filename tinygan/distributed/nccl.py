@@ -35,6 +35,7 @@ class NCCLGroup:
         import cupy
         from cupy.cuda import nccl
         self.cupy, self.nccl, self.mpi = cupy, nccl, mpi
+        self.rank, self.size = mpi.rank, mpi.size
         cupy.cuda.Device(local_rank(mpi.rank) % cupy.cuda.runtime.getDeviceCount()).use()
         uid = mpi.broadcast_object(nccl.get_unique_id() if mpi.rank == 0 else None)
         self.comm = nccl.NcclCommunicator(mpi.size, uid, mpi.rank)

@@ -11,6 +11,8 @@ that sleeps while nothing is pending sees a collective past it, prints one line 
 the whole job with ``MPI_Abort``, so a killed or hung rank ends the others with that message instead of a hang.
 The collectives themselves block (mpi4py releases the GIL), which keeps MPI progressing them: MPICH moves a
 non-blocking collective only inside MPI calls, so polling one with sleeps in between would pause the transfer.
+The gradient all-reduces started during the backward (:mod:`.buckets`) are moved along by a ``test`` at each
+gradient the backward completes, and waited for under the same deadline.
 """
 import contextlib
 import os
@@ -137,9 +139,17 @@ class MPIGroup:
         gpu = self._gpu(arrays)
         if gpu is not None:
             return gpu.allreduce_sum(arrays, what)
-        requests = [self.comm.Iallreduce(self.MPI.IN_PLACE, a, op=self.MPI.SUM) for a in arrays]
-        self.wait(requests, what)
+        self.wait(self.start_allreduce_sum(arrays), what)
         return arrays
+
+    def start_allreduce_sum(self, arrays):
+        """Start summing each contiguous NumPy array over the ranks, in place; the requests to ``wait`` for
+        (the arrays must not be touched before)."""
+        return [self.comm.Iallreduce(self.MPI.IN_PLACE, a, op=self.MPI.SUM) for a in arrays]
+
+    def test(self, requests):
+        """Let MPI move started collectives along (MPICH progresses them only inside MPI calls)."""
+        return self.MPI.Request.Testall(requests)
 
     def allreduce_max(self, array, what="all-reduce"):
         request = self.comm.Iallreduce(self.MPI.IN_PLACE, array, op=self.MPI.MAX)

@@ -50,14 +50,16 @@ class Optimizer:
             lr *= 1.0 / (1.0 + self.decay * self.iterations)
         return lr
 
-    def apply_gradients(self, params, grads):
-        """One update step of every Tensor in ``params`` from the gradient arrays in ``grads``."""
+    def apply_gradients(self, params, grads, averaging=None):
+        """One update step of every Tensor in ``params`` from the gradient arrays in ``grads``. ``averaging``:
+        a ``distributed.overlapped_mean`` that the backward has been handing the gradients to."""
         params, grads = list(params), list(grads)
         if len(params) != len(grads):
             raise ValueError(f"{len(params)} parameters but {len(grads)} gradients")
         self._ensure_slots(params)
         # under mpiexec: the gradients of the global batch (the average over the ranks), before clipping
-        grads = self._clip(distributed.mean_gradients([_raw(g, p) for p, g in zip(params, grads)]))
+        grads = [_raw(g, p) for p, g in zip(params, grads)]
+        grads = self._clip(averaging.result(grads) if averaging is not None else distributed.mean_gradients(grads))
         self.begin_step()
         self.update_params(params, grads)
         self.end_step()

@@ -182,7 +182,8 @@ class GraphedTrainStep(GraphedCall):
     def _step(self):
         model, opt = self.model, self.model.optimizer
         xs, ys = self.static[:self.n_inputs], self.static[self.n_inputs:]
-        values, run = model._train_step(xs, ys, lambda params, grads: opt.update_params(params, opt._clip(grads)))
+        values, run = model._train_step(
+            xs, ys, lambda params, grads, _averaging: opt.update_params(params, opt._clip(grads)))
         updates = run.take_updates()
         for update in updates:  # the moving averages: their array part is recorded, their host part is _before's
             if self.emulate:  # emulation runs this Python at every "replay": the host part with it

@@ -281,8 +281,8 @@ class Model(Network):
         return self._result(distributed.mean_values(self._host_values(values)))
 
     def _train_step(self, xs, ys, update):
-        """Forward in training mode, the gradients of the compiled trainable weights, ``update(params, grads)``
-        and the constraints; returns the loss values and the Run holding the moving-average updates."""
+        """Forward in training mode, the gradients of the compiled trainable weights, ``update(params, grads,
+        averaging)`` (``apply_gradients``; ``averaging`` is None unless under MPI) and the constraints; returns the loss values and the Run holding the moving-average updates."""
         run = Run(True, self._snapshot)
         for w in self._frozen_weights:
             w.requires_grad = False
@@ -290,8 +290,9 @@ class Model(Network):
             total, values = self._forward_losses(xs, ys, run)
             params = self._train_weights
             if params and total.requires_grad:
-                grads = grad(total, params)
-                update(params, [g.data for g in grads])
+                averaging = distributed.overlapped_mean(params)  # under mpiexec: all-reduces during the backward
+                grads = grad(total, params, on_final=averaging and averaging.gradient_done)
+                update(params, [g.data for g in grads], averaging)
                 self._apply_constraints(params)
         finally:
             for w in self._frozen_weights:
