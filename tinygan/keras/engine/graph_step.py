@@ -14,10 +14,10 @@ How, per model and input shapes (``train_on_batch`` asks :func:`graphed_step`):
    tinygan's own cuBLAS handle (``kernels/cublas_gemm.py``): CuPy refuses cuBLAS calls during a capture. Nothing runs during a recording; the graph is
    then launched for this batch as for every later one.
 3. Every batch: its inputs go into the static buffers, ``optimizer.begin_step()`` writes this step's learning
-   rate (Adam's lr_t) into the device slot the recorded update reads, and each recorded layer update
-   (BatchNormalization's moving averages, ``base_layer.Update``) does its host part: it counts the step and
-   fills its zero-debias divisor into a device slot. Then the graph is launched, ``optimizer.end_step()``
-   counts the step and the losses come to the host in one copy.
+   rate (Adam's lr_t) into the device slot the recorded update reads, the graph is launched,
+   ``optimizer.end_step()`` counts the step, the BatchNormalization moving-average updates of the recording
+   (``base_layer.Update``) run eagerly from the batch statistics the graph just wrote, and the losses come to
+   the host in one copy.
 
 Dropout needs nothing special: CuPy's generator keeps its state on the device and its kernels advance it in
 place, so a replay draws new masks -- the ones an eager step would have drawn.
@@ -168,9 +168,9 @@ class GraphedCall:
 
 
 class GraphedTrainStep(GraphedCall):
-    """``train_on_batch``: forward, backward, the optimizer's update_params and the layers' state updates are
-    recorded; the host writes the step's scalars before each replay, and counts the step and fetches the
-    losses after it."""
+    """``train_on_batch``: forward, backward and the optimizer's update_params are recorded; the host writes
+    the step's scalars before each replay, and after it counts the step, runs the layers' state updates and
+    fetches the losses."""
 
     def __init__(self, model, xs, ys):
         super().__init__(model, xs + ys)
@@ -184,31 +184,25 @@ class GraphedTrainStep(GraphedCall):
         xs, ys = self.static[:self.n_inputs], self.static[self.n_inputs:]
         values, run = model._train_step(
             xs, ys, lambda params, grads, _averaging: opt.update_params(params, opt._clip(grads)))
-        updates = run.take_updates()
-        for update in updates:  # the moving averages: their array part is recorded, their host part is _before's
-            if self.emulate:  # emulation runs this Python at every "replay": the host part with it
-                update.prepare()
-            update.apply()
-        return model._flat_values(values), updates
+        return model._flat_values(values), run.take_updates()
 
     def _addresses(self):
         opt = self.model.optimizer
         slots = [a for arrays in opt._slots.values() for a in arrays] + list(opt._device_slots.values())
-        if not self.emulate and self.recording is not None:
-            slots += [a for update in self.recording.outputs[1] for a in update.state()]
         return super()._addresses() + [_address(a) for a in slots]
 
     def _before(self):
         self.model.optimizer.begin_step()
-        if not self.emulate:
-            for update in self.recording.outputs[1]:
-                update.prepare()
 
     def _after(self, outputs):
+        flat, updates = outputs
         self.model.optimizer.end_step()
+        for update in updates:  # the moving averages, eagerly, from the batch statistics the replay wrote
+            update.prepare()
+            update.apply()
         for w in self.model._train_weights:
             w.bump_version()
-        return self.model._host_floats(outputs[0])
+        return self.model._host_floats(flat)
 
 
 class GraphedPredict(GraphedCall):

@@ -93,7 +93,7 @@ class BatchNormalization(_Normalization):
             y, mean, var = ops.batch_norm(inputs, self.gamma, self.beta, self.epsilon, True, leaky_alpha=leaky_alpha)
             n = inputs.size // inputs.shape[-1]
         if run.updates_layer(self):
-            debias = backend.xp().ones(1, self.moving_mean.dtype)  # this update's 1 - momentum**t, on the device
+            debias = backend.xp().empty(1, self.moving_mean.dtype)  # 1 - momentum**t, filled by _count
             run.add_update(lambda: self._move(mean, var, n, debias), prepare=lambda: self._count(debias),
                            state=lambda: self._biased)
         return y
