@@ -108,7 +108,7 @@ import warnings
 
 import numpy as np
 
-from .kernels import blas
+from ..kernels import blas
 
 DEFAULT_THREADS = 2
 MODEL_NAMES = ("pix2pix", "dcgan_mnist", "dcgan_cifar10", "cyclegan")
@@ -1106,7 +1106,7 @@ def _child_env(framework, threads, blas_threads=None):
             env[key] = startup[key]
     if framework == "torch":
         env["TINYGAN_HOST_MEMORY"] = "system"
-    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
     env["PYTHONPATH"] = root + os.pathsep + env.get("PYTHONPATH", "")
     return env
 
@@ -1123,7 +1123,7 @@ def omp_wait_policy(framework):
 
 def openblas_thread_timeout():
     """The OPENBLAS_THREAD_TIMEOUT this process's OpenBLAS read when it loaded, and where it came from."""
-    from . import cpu_defaults
+    from .. import cpu_defaults
     value = os.environ.get("OPENBLAS_THREAD_TIMEOUT")
     if value is None:
         return "unset (OpenBLAS default, 2**28 cycles)"
@@ -1137,7 +1137,7 @@ def worker_info(framework, threads_info):
     kernel set of NumPy's OpenBLAS (pinned or not by OPENBLAS_CORETYPE)."""
     import numba
 
-    from . import host_memory
+    from .. import host_memory
     lib = blas.numpy_openblas()
     info = {"framework": framework, "pid": os.getpid(), "python": platform.python_version(), "numpy": np.__version__,
             "numba": numba.__version__, "torch": getattr(sys.modules.get("torch"), "__version__", None),
@@ -1665,6 +1665,3 @@ def _main(argv=None):
         return 1
     return 0
 
-
-if __name__ == "__main__":
-    sys.exit(_main())
