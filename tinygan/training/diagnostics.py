@@ -27,6 +27,7 @@ The thresholds are ours (the book gives none); each detector returns a :class:`F
 import csv
 import time
 import dataclasses
+import gc
 import os
 import sys
 import warnings
@@ -460,6 +461,17 @@ def save_history(history, folder, plot=True, csv_name="history.csv", plot_name="
 
 
 # ------------------------------------------------------------------------------------------------- session
+def collect_summary_garbage():
+    """A full garbage collection, run once after each summary so a long run's memory stays flat.
+
+    A summary's matplotlib figure is a web of reference cycles (figure, axes, artists, callbacks) that
+    ``pyplot.close`` unregisters but cannot free; only the cyclic collector's rare full pass does, and in between
+    the dead figures pile up and fragment the heap: a 10,000-step gan1d run grew 4-5% in RSS from step 2,000 to
+    10,000 (the test in tests/robustness/test_robust_memory.py) and stayed flat with this. One pass costs tens of
+    milliseconds, next to a summary's plot and save."""
+    gc.collect()
+
+
 class TrainingSession:
     """The bookkeeping around one of the book's training loops, so the loop itself can read like the book.
 
@@ -604,6 +616,8 @@ class TrainingSession:
                                  refresh=False)
         if self.checkpoint_every and step % self.checkpoint_every == 0:
             self.checkpoint(step)
+        if self._page_due:
+            collect_summary_garbage()
         if self._page_due or time.perf_counter() - self._page_time > 60:
             self.write_page()
         if step >= self.end:

@@ -27,6 +27,7 @@ import time
 
 from .. import distributed
 from .checkpoint import load_checkpoint, save_checkpoint
+from .diagnostics import collect_summary_garbage
 from .guards import first_nonfinite, nan_stop_message
 from .interrupt import GracefulInterrupt
 from .runlog import RunLog, plot_losses, read_csv
@@ -155,6 +156,7 @@ class TrainingLoop:
                     if (self.summary_steps and (i + 1) % self.summary_steps == 0) or last:
                         self.runlog.flush()
                         row.update(summarize(i, self.write, last) or {})
+                        collect_summary_garbage()
                         self.runlog.log(**row)
                         self.runlog.flush()
                         self._plot()
