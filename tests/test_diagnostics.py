@@ -186,6 +186,22 @@ def test_monitor_stays_quiet_on_a_stable_run():
     assert mon.findings == []
 
 
+def test_a_bounded_monitor_finds_the_same_failures_and_holds_few_steps():
+    """keep= bounds the history in memory (a long run stays flat); findings and their steps are those of the
+    unbounded monitor."""
+    data = run_d_aggressive_adam(n=200)
+    full, bounded = TrainingMonitor(warn=False), TrainingMonitor(warn=False, keep=60, osc_window=60)
+    for mon in (full, bounded):
+        mon.osc_window = 60
+        for _ in range(3):
+            for i in range(200):
+                mon.update(**{k: v[i] for k, v in data.items()})
+    assert full.steps == bounded.steps == 600 and len(full.history) == 600
+    assert len(bounded.history) < 120 and bounded.dropped == 600 - len(bounded.history)
+    np.testing.assert_array_equal(bounded.history["g"], full.history["g"][-len(bounded.history):])
+    assert [(f.kind, f.step) for f in bounded.findings] == [(f.kind, f.step) for f in full.findings]
+    assert len(full.findings) >= 1
+
 def test_monitor_sample_check_waits_for_warmup():
     mon = TrainingMonitor(warn=False, sample_warmup=5)
     real = np.random.default_rng(0).random((50, 16))

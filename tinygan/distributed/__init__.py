@@ -17,6 +17,9 @@ Run any tinygan training program under an MPI launcher and it trains on all the 
 * BatchNormalization can use the statistics of the global batch (:mod:`.batchnorm`, off by default).
 
 Without a launcher (or without mpi4py) all of this is the identity and nothing MPI is imported.
+
+It sits beside layer 3: it imports ``tinygan.backend``, ``autograd``, ``ops`` and ``kernels`` (and mpi4py/CuPy on
+use); the Keras engine (``train_on_batch``), ``tinygan.training``, the GAN commands and the tests import it.
 """
 import os
 

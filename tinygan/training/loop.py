@@ -27,9 +27,10 @@ import time
 
 from .. import distributed
 from .checkpoint import load_checkpoint, save_checkpoint
+from .diagnostics import collect_summary_garbage
 from .guards import first_nonfinite, nan_stop_message
 from .interrupt import GracefulInterrupt
-from .runlog import RunLog, plot_losses
+from .runlog import RunLog, plot_losses, read_csv
 from .runpage import write_run_page
 
 CHECKPOINT_NAME = "checkpoint.npz"
@@ -121,11 +122,11 @@ class TrainingLoop:
                        metrics={**self.page_metrics(row), **extra.get("baselines", {})}, timing=timing, running=running)
 
     def run(self, step, summarize, state):
-        """Train; returns {step, n_steps, history (rows of this call), interrupted, steps_per_s, checkpoint,
-        out_dir, nan_step}."""
+        """Train; returns {step, n_steps, history (rows of this call, read back from the CSV: a long run keeps no
+        per-step rows in memory), interrupted, steps_per_s, checkpoint, out_dir, nan_step}."""
         from tqdm.auto import tqdm
 
-        history, interrupted, i, nan_step = [], False, self.start - 1, None
+        last_step, interrupted, i, nan_step = self.start, False, self.start - 1, None
         stop_ctx = GracefulInterrupt() if self.stop is None else contextlib.nullcontext(self.stop)
         t0 = time.perf_counter()
         with stop_ctx as stop:
@@ -155,6 +156,7 @@ class TrainingLoop:
                     if (self.summary_steps and (i + 1) % self.summary_steps == 0) or last:
                         self.runlog.flush()
                         row.update(summarize(i, self.write, last) or {})
+                        collect_summary_garbage()
                         self.runlog.log(**row)
                         self.runlog.flush()
                         self._plot()
@@ -165,7 +167,7 @@ class TrainingLoop:
                         if self.checkpoint_every and (i + 1) % self.checkpoint_every == 0:
                             self.runlog.flush()
                             self._checkpoint(i + 1, state)
-                    history.append(row)
+                    last_step = i + 1
                     if self.callback is not None:
                         self.callback(i + 1, row)
                     # under mpiexec the ranks stop together: a Ctrl-C on any of them stops all
@@ -189,7 +191,8 @@ class TrainingLoop:
                 bar.close()
                 self.runlog.close()
         elapsed = time.perf_counter() - t0
-        return {"step": history[-1]["step"] if history else self.start, "n_steps": self.n_steps,
+        history = [r for r in read_csv(self.runlog.path) if self.start < r["step"] <= last_step]
+        return {"step": last_step, "n_steps": self.n_steps,
                 "history": history, "interrupted": interrupted,
                 "steps_per_s": (len(history) / elapsed) if elapsed > 0 else None,
                 "checkpoint": self.checkpoint_path, "out_dir": self.out_dir, "nan_step": nan_step}
