@@ -20,6 +20,7 @@ whether and how often one evaluates never changes the losses, and a resumed run 
 """
 import collections
 import os
+import time
 
 import numpy
 
@@ -71,7 +72,7 @@ class Evaluation:
 
         if step % self.every or not distributed.is_root():
             return {}
-        values = {}
+        values, t0 = {}, time.perf_counter()
         with rng_isolated():
             seed_streams(self.seed)
             for target in self.targets:
@@ -85,7 +86,8 @@ class Evaluation:
                     if write:
                         write(f"evaluation at step {step} skipped: {exc}")
         if values and write:
-            write(f">step {step}: " + ", ".join(f"{k}={v:.4g}" for k, v in values.items()))
+            write(f">step {step}: " + ", ".join(f"{k}={v:.4g}" for k, v in values.items())
+                  + f" ({time.perf_counter() - t0:.1f} s)")
         self.latest.update(values)
         return values
 
