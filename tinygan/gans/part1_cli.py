@@ -458,6 +458,8 @@ def cmd_dcgan_train(args):
     if args.features:  # FID/KID at the book's summaries, on as many images as they use
         value_range = "0-1" if kind == "mnist" else "-1-1"  # chapter 7's generator ends in a sigmoid
         real = eval_options.real_images(args.dataset, X, value_range)
+        if args.dataset == "mnist5k":
+            print("note: the reference is mnist5k's 1,000 test digits, which dcgan also trains on (all 5,000)")
         evaluation = eval_options.make_evaluation(
             [eval_options.latent_target(g, out, real)], out, args.features, args.eval_every * int(len(X) / batch),
             args.eval_samples or (150 if kind == "cifar10" else 100), value_range)
