@@ -142,3 +142,42 @@ def test_dcgan_features_add_fid_and_kid_to_the_books_summaries(tmp_path, feature
     assert "digits.npz has no held-out split: FID/KID compare with training images" in text
     assert "Evaluation every 2 steps" in text and ", 6 of each" in text
     assert_evaluated_at(read(out / "history.csv"), {2, 4})
+
+
+def test_evaluation_is_the_metrics_of_the_features_and_leaves_the_random_streams_alone():
+    """Evaluation.at: {} between its steps; at them FID and KID (unbiased MMD^2 of all samples) of the extracted
+    features, computed from the evaluation's own seeded stream, with the training's streams as they were; NaN
+    images skip the evaluation with one line."""
+    from tinygan import random as tg_random
+    from tinygan.keras.layers import Flatten
+    from tinygan.metrics import frechet_distance, polynomial_mmd2_unbiased
+    from tinygan.metrics.during_training import Evaluation, Target
+    from tinygan.metrics.features import Extractor
+
+    extractor = Extractor(Sequential([Flatten(input_shape=(4, 4, 1))]), lambda x: x, "features", "pixels", 1)
+    rng = np.random.default_rng(0)
+    real = rng.uniform(-1, 1, (10, 4, 4, 1)).astype("float32")
+    drawn = []
+
+    def sample(n):  # a generator drawing its latent points from the global stream, as the book's code does
+        z = np.random.uniform(-0.5, 1.0, (n, 4, 4, 1)).astype("float32")
+        drawn.append(z)
+        return z
+    evaluation = Evaluation([Target("", sample, real)], extractor, every=3, n_samples=8)
+    tg_random.seed(5)
+    before = tg_random.get_state()
+    assert evaluation.at(2, write=None) == {}
+    values = evaluation.at(3, write=None)
+    after = tg_random.get_state()
+    assert after["generator"] == before["generator"]
+    np.testing.assert_array_equal(after["legacy"][1], before["legacy"][1])
+    fake, ref = drawn[0].reshape(8, -1), real[:8].reshape(8, -1)
+    assert values["fid"] == pytest.approx(frechet_distance(fake, ref), rel=1e-9)
+    assert values["kid"] == pytest.approx(polynomial_mmd2_unbiased(fake.astype(float), ref.astype(float)), rel=1e-9)
+    assert evaluation.at(6, write=None) == values and np.array_equal(drawn[1], drawn[0])  # the same latent points
+
+    lines = []
+    broken = Evaluation([Target("", lambda n: np.full((n, 4, 4, 1), np.nan, "float32"), real)], extractor, 1, 4)
+    assert broken.at(1, write=lines.append) == {}
+    assert lines == ["evaluation at step 1 skipped: the images contain NaN or inf pixels; check the generator or "
+                     "the file"]

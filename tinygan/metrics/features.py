@@ -25,6 +25,7 @@ __all__ = ["Extractor", "resize", "scale_images", "to_unit_range", "extract", "i
            "as_nhwc"]
 
 INCEPTION_SIZE = 299
+NON_FINITE = "the images contain NaN or inf pixels; check the generator or the file"
 
 
 def resize(image, output_shape, order=0):
@@ -71,7 +72,7 @@ def pixel_range(images):
         raise MetricError("no images")
     lo, hi = float(images.min()), float(images.max())
     if not (numpy.isfinite(lo) and numpy.isfinite(hi)):
-        raise MetricError("the images contain NaN or inf pixels; check the generator or the file")
+        raise MetricError(NON_FINITE)
     return "0-255" if hi > 1.5 else ("-1-1" if lo < -0.01 else "0-1")
 
 
@@ -122,6 +123,8 @@ def extract(extractor, images, batch_size=50, progress=True, desc=None, source_r
 
     images = as_nhwc(images)
     source_range = source_range or pixel_range(images)
+    if not numpy.isfinite(images).all():  # (pixel_range says so too; a given range skips it)
+        raise MetricError(NON_FINITE)
     n = len(images)
     out = []
     with tqdm(total=n, desc=desc or extractor.label, unit="img", disable=not progress, leave=False) as bar:
