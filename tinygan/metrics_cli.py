@@ -125,6 +125,7 @@ class _FeatureMaker:
         print(f"{label}: {description}")
         if data.ndim == 2:
             return data.astype(numpy.float64)
+        from .metrics.features import make_extractor
         self.extractor = self.extractor or make_extractor(args.features, self.kind, args.image_size, args.classifier)
         note = self.extractor.channel_note(data)
         if note and note not in self.notes:
@@ -192,24 +193,6 @@ def _as_probabilities(p, used):
                           f"{sums.min():.4g}..{sums.max():.4g} (minimum value {p.min():.4g}); use a model with a "
                           "softmax output")
     return p
-
-
-def make_extractor(features, kind, image_size, classifier=None):
-    from .metrics import features as feats
-
-    if features == "auto":
-        if feats.inception_weights_present(kind == "probs"):
-            features = "inception"
-        else:
-            from .keras.applications import inception_v3
-            print(f"note: {inception_v3.WEIGHTS_FILES[kind == 'probs']} is not in {inception_v3.models_dir()}: using "
-                  "the digit classifier (--features inception downloads the Inception weights)")
-            features = "digits"
-    if features == "inception":
-        return feats.inception_extractor(kind, size=image_size)
-    if features == "digits":
-        return feats.digits_extractor(kind, classifier)
-    return feats.model_extractor(features, kind)
 
 
 # ---------------------------------------------------------------------------------------------------- sources

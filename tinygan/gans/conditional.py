@@ -227,19 +227,20 @@ def scalar(v):
 # ------------------------------------------------------------------------------------------------------ loop
 def run_training(models, n_steps, step, line, *, fields, plot_labels, desc, save_every, summarize, out_dir=".",
                  extra=None, max_steps=None, max_seconds=None, resume=None, checkpoint_every=None, progress=False,
-                 log=print, log_every=1, monitor=True, samples=None, on_nan="stop"):
+                 log=print, log_every=1, monitor=True, samples=None, on_nan="stop", evaluation=None):
     """Run ``step(k)`` (0-based; returns ``{field: value}``) for steps ``0..n_steps-1`` inside a TrainingSession.
 
     After each step: ``line(k, values)`` is printed every ``log_every`` steps (the book prints every step), and
     every ``save_every`` steps ``summarize(k)`` writes the book's files; when a budget ends the run early, a last
     summary is written for the step reached. ``samples()`` (optional) returns ``(fake, real)`` images for the
-    mode-collapse check at each summary. Returns the session's result dict.
+    mode-collapse check at each summary. ``evaluation``: FID/KID columns every N steps (``--eval-every``).
+    Returns the session's result dict.
     """
     from tinygan.training.diagnostics import TrainingSession
     run = TrainingSession(models, n_steps, out_dir=out_dir, fields=fields, desc=desc, resume=resume,
                           checkpoint_every=checkpoint_every, max_steps=max_steps, max_seconds=max_seconds,
                           progress=progress, log=log, monitor=monitor, extra=extra, on_nan=on_nan,
-                          plot=lambda h, filename: plot_lines(h, plot_labels, filename))
+                          evaluation=evaluation, plot=lambda h, filename: plot_lines(h, plot_labels, filename))
     last_summary = None
     with run:
         for k in range(run.start, run.end):

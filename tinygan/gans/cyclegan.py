@@ -366,7 +366,7 @@ def train(d_model_A, d_model_B, g_model_AtoB, g_model_BtoA, c_model_AtoB, c_mode
           n_batch=1, *, summary_every=1, save_every=5, out_dir=".", val_dataset=None, val_images=64, n_samples=5,
           pool_size=50, lr=0.0002, decay_from=None, log_every=1, progress=True, checkpoint_every=None,
           resume_from=None, max_steps=None, extra=None, stop=None, callback=None, save_models_files=True,
-          log=print):
+          log=print, evaluation=None):
     """Train CycleGAN as the book does (Listing 26.17), run by the shared training loop.
 
     Per step: a random image of each domain (domain B sampled independently, so the sizes may differ), both
@@ -377,7 +377,8 @@ def train(d_model_A, d_model_B, g_model_AtoB, g_model_BtoA, c_model_AtoB, c_mode
     ``BtoA_cycle_plot_%06d.png``, with ``val_dataset`` the held-out cycle L1, the loss plot and a checkpoint.
     Every ``save_every`` epochs (the book: 5) and at the end: ``g_model_AtoB_%06d.h5`` and ``g_model_BtoA_%06d.h5``.
     ``decay_from``: a step from which the learning rate of all six optimizers falls linearly to 0 at the last step
-    (None: the book's constant ``lr``). The rest is :class:`~tinygan.training.TrainingLoop`'s.
+    (None: the book's constant ``lr``). ``evaluation``: FID/KID columns every N steps
+    (:class:`tinygan.metrics.during_training.Evaluation`). The rest is :class:`~tinygan.training.TrainingLoop`'s.
     """
     from tinygan.training import TrainingLoop, checkpoint_extra, rng_isolated
 
@@ -400,7 +401,7 @@ def train(d_model_A, d_model_B, g_model_AtoB, g_model_BtoA, c_model_AtoB, c_mode
     loop = TrainingLoop("cyclegan", out_dir, models, LOSS_FIELDS + ("val_cycle_A", "val_cycle_B"), n_steps,
                         bat_per_epo, summary_every=summary_every, checkpoint_every=checkpoint_every,
                         resume_from=resume_from, max_steps=max_steps, extra=extra, stop=stop, callback=callback,
-                        progress=progress, log=log, log_every=log_every,
+                        progress=progress, log=log, log_every=log_every, evaluation=evaluation,
                         log_line=lambda i, r: LOG_FORMAT % (i, r["dA1"], r["dA2"], r["dB1"], r["dB2"], r["g_AtoB"],
                                                             r["g_BtoA"]),
                         postfix=lambda r: {"g": "%.2f,%.2f" % (r["g_AtoB"], r["g_BtoA"])},

@@ -16,6 +16,7 @@ import re
 import time
 
 from tinygan.training.run_folder import begin, command_group, exit_code, finish, print_loaded, read_metrics, run_command
+from . import eval_options
 
 # defaults of `train` on the embedded demo: a small generator (16 filters, 3 concatenating ResNet blocks), about
 # 4 minutes (estimated) on 2 idle CPU cores (720 steps)
@@ -163,6 +164,7 @@ def register(subparsers):
                 g.add_argument(flag, action="store_true", default=None, help=text)
             else:
                 g.add_argument(flag, type=kind, default=None if flag != "--val-images" else 64, help=text)
+    eval_options.add_options(tp)
     tp.set_defaults(func=functools.partial(run_command, "tinygan cyclegan train", _train))
 
     xp = sub.add_parser("translate", help="translate images with a saved generator, either way",
@@ -244,6 +246,16 @@ def _train(args):
         print("Held-out cycle L1 before training: A->B->A %.4f, B->A->B %.4f"
               % (metrics["val_cycle_untrained"]["cycle_A"], metrics["val_cycle_untrained"]["cycle_B"]))
     print(f"Run folder: {out}" + (" (resuming)" if resume_from else ""))
+    evaluation = None
+    if args.eval_every:  # FID/KID of each direction's translations of held-out images against the other domain
+        from tinygan.metrics.during_training import Target
+        if val is None:
+            raise ValueError("--eval-every needs held-out images: give --val-data (the demo has its own)")
+        g_ab, g_ba = models["g_model_AtoB"], models["g_model_BtoA"]
+        evaluation = eval_options.make_evaluation(
+            [Target("AtoB", lambda n: cg.translate(g_ab, val[0][:n]), val[1]),
+             Target("BtoA", lambda n: cg.translate(g_ba, val[1][:n]), val[0])],
+            out, args.features, args.eval_every, args.eval_samples)
     n_steps = int(len(dataset[0]) / s["batch_size"]) * s["epochs"]
     t0 = time.time()
     result = cg.train(models["d_model_A"], models["d_model_B"], models["g_model_AtoB"], models["g_model_BtoA"],
@@ -252,8 +264,9 @@ def _train(args):
                       out_dir=out, val_dataset=val, val_images=args.val_images, pool_size=s["pool_size"],
                       lr=s["lr"], decay_from=n_steps // 2 if s["decay"] else None, log_every=s["log_every"],
                       progress=not args.no_progress, checkpoint_every=s["checkpoint_every"] or None,
-                      resume_from=resume_from, max_steps=s["max_steps"], extra={"settings": s})
-    finish("cyclegan", out, result, metrics, time.time() - t0, s, val_cycle_trained=result["val_cycle"])
+                      resume_from=resume_from, max_steps=s["max_steps"], extra={"settings": s}, evaluation=evaluation)
+    finish("cyclegan", out, result, metrics, time.time() - t0, s, val_cycle_trained=result["val_cycle"],
+           **(evaluation.latest if evaluation else {}))
     if result["val_cycle"] and "val_cycle_untrained" in metrics:
         before, after = metrics["val_cycle_untrained"], result["val_cycle"]
         print("Held-out cycle L1: A->B->A %.4f (untrained %.4f), B->A->B %.4f (untrained %.4f)"

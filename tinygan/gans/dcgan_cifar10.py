@@ -154,9 +154,10 @@ def summarize_performance(epoch, g_model, d_model, dataset, latent_dim, n_sample
 def train_separate_batches(g_model, d_model, gan_model, dataset, latent_dim, n_epochs, n_batch, summarize, *,
                            desc, chapter, eval_every=10, out_dir=".", max_steps=None, max_seconds=None, resume=None,
                            checkpoint_every=None, progress=False, log=print, log_every=1, monitor=True,
-                           on_nan="stop"):
+                           on_nan="stop", evaluation=None):
     """The loop of chapters 8 and 9 (Listings 8.29, 9.22): two discriminator updates (real, then fake half batch)
-    and one generator update per batch. ``summarize(epoch, run)`` is called every ``eval_every`` epochs."""
+    and one generator update per batch. ``summarize(epoch, run)`` is called every ``eval_every`` epochs;
+    ``evaluation``: FID/KID columns every N steps."""
     from tinygan.training.diagnostics import TrainingSession
     bat_per_epo = int(dataset.shape[0] / n_batch)
     half_batch = int(n_batch / 2)
@@ -166,7 +167,7 @@ def train_separate_batches(g_model, d_model, gan_model, dataset, latent_dim, n_e
     run = TrainingSession(models, bat_per_epo * n_epochs, out_dir=out_dir, fields=("d1", "d2", "g", "a1", "a2"),
                           desc=desc, resume=resume, checkpoint_every=checkpoint_every, max_steps=max_steps,
                           max_seconds=max_seconds, progress=progress, log=log, monitor=monitor, on_nan=on_nan,
-                          extra={"chapter": chapter, "latent_dim": latent_dim, "n_batch": n_batch,
+                          evaluation=evaluation, extra={"chapter": chapter, "latent_dim": latent_dim, "n_batch": n_batch,
                                  "n_epochs": n_epochs})
     last_eval = None
     with run:

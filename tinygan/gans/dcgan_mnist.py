@@ -270,7 +270,7 @@ def summarize_performance_with(real_samples, plot, epoch, g_model, d_model, data
 # train the generator and discriminator
 def train(g_model, d_model, gan_model, dataset, latent_dim, n_epochs=100, n_batch=256, *, eval_every=10,
           eval_samples=100, out_dir=".", max_steps=None, max_seconds=None, resume=None, checkpoint_every=None,
-          progress=False, log=print, log_every=1, monitor=True, on_nan="stop"):
+          progress=False, log=print, log_every=1, monitor=True, on_nan="stop", evaluation=None):
     """Listing 7.31/7.37, with keyword-only extras:
 
     ``eval_every`` epochs between summaries (10) and ``eval_samples`` images in each (100); ``out_dir``; budgets
@@ -278,7 +278,7 @@ def train(g_model, d_model, gan_model, dataset, latent_dim, n_epochs=100, n_batc
     for the epoch in progress); ``resume`` (checkpoint path, or True for ``out_dir/checkpoint.npz``);
     ``checkpoint_every`` batches; ``progress`` bar;
     ``log`` (None: silent) and ``log_every`` (print every n-th batch line); ``monitor`` (failure detectors);
-    ``on_nan`` ('stop' at the first NaN loss, or 'continue').
+    ``on_nan`` ('stop' at the first NaN loss, or 'continue'); ``evaluation``: FID/KID columns every N steps.
     Returns the :class:`~tinygan.training.diagnostics.TrainingSession` result dict.
     """
     from tinygan.training.diagnostics import TrainingSession
@@ -290,7 +290,7 @@ def train(g_model, d_model, gan_model, dataset, latent_dim, n_epochs=100, n_batc
     run = TrainingSession(models, bat_per_epo * n_epochs, out_dir=out_dir, fields=("d", "g", "a"),
                           desc="dcgan-mnist", resume=resume, checkpoint_every=checkpoint_every,
                           max_steps=max_steps, max_seconds=max_seconds, progress=progress, log=log, monitor=monitor,
-                          on_nan=on_nan, extra={"chapter": 7, "latent_dim": latent_dim, "n_batch": n_batch, "n_epochs": n_epochs})
+                          on_nan=on_nan, evaluation=evaluation, extra={"chapter": 7, "latent_dim": latent_dim, "n_batch": n_batch, "n_epochs": n_epochs})
     last_eval = None
     with run:
         # manually enumerate epochs and batches (as one step counter, so a run can resume mid-epoch)

@@ -18,6 +18,7 @@ from tinygan.training.guards import (InputError, fraction, int_at_least, non_neg
                                      positive_float, positive_int)
 
 from ..errors import UserInputError
+from . import eval_options
 
 FMT = argparse.RawDescriptionHelpFormatter
 
@@ -190,6 +191,7 @@ def register(subparsers):
     tp.add_argument("--score", action="store_true", help="MNIST: at the end, score 1,000 generated digits with the "
                     "digit classifier (trains it first: see `dcgan score`)")
     _add_schedule(tp, None)
+    eval_options.add_options(tp, summaries=True)
     tp.set_defaults(func=cmd_dcgan_train)
 
     sp = sub.add_parser("score", help="score a digit generator with a classifier trained on the embedded digits",
@@ -452,15 +454,24 @@ def cmd_dcgan_train(args):
     d = module.define_discriminator(in_shape=X.shape[1:])
     g = module.define_generator(args.latent_dim)
     gan = module.define_gan(g, d)
+    evaluation = None
+    if args.features:  # FID/KID at the book's summaries, on as many images as they use
+        value_range = "0-1" if kind == "mnist" else "-1-1"  # chapter 7's generator ends in a sigmoid
+        real = eval_options.real_images(args.dataset, X, value_range)
+        if args.dataset == "mnist5k":
+            print("note: the reference is mnist5k's 1,000 test digits, which dcgan also trains on (all 5,000)")
+        evaluation = eval_options.make_evaluation(
+            [eval_options.latent_target(g, out, real)], out, args.features, args.eval_every * int(len(X) / batch),
+            args.eval_samples or (150 if kind == "cifar10" else 100), value_range)
     res = module.train(g, d, gan, X, args.latent_dim, n_epochs=epochs, n_batch=batch, eval_every=args.eval_every,
                        out_dir=out, max_steps=args.max_steps, max_seconds=args.max_seconds,
                        resume=resume, checkpoint_every=args.checkpoint_every,
                        progress=runs.shows_progress(not args.no_progress), log=None if args.quiet else print,
-                       log_every=0 if args.quiet else args.log_every, on_nan=_on_nan(args),
+                       log_every=0 if args.quiet else args.log_every, on_nan=_on_nan(args), evaluation=evaluation,
                        **({"eval_samples": args.eval_samples} if args.eval_samples else {}))
     metrics = {"step": res["step"], "n_steps": res["n_steps"], "seconds": res["seconds"],
                "steps_per_s": res["steps_per_s"], "stopped": res["stopped"],
-               "findings": [str(f) for f in res["findings"]]}
+               "findings": [str(f) for f in res["findings"]], **(evaluation.latest if evaluation else {})}
     if args.score and kind == "mnist":
         from . import quality
         clf, acc = quality.train_classifier()

@@ -11,6 +11,7 @@ import os
 from tinygan.training.guards import int_at_least, non_negative_int, one_line_errors, positive_int
 
 from ..errors import UserInputError
+from . import eval_options
 from .part1_cli import FMT, _add_schedule, _agg, _on_nan, _run_dir, _seed, _stop_code, _write_json
 
 SPECS = {
@@ -86,6 +87,7 @@ def register(subparsers):
         if name == "sgan":
             tp.add_argument("--n-labelled", type=positive_int, default=None, help="labelled training images (default 100)")
         _add_schedule(tp, epochs)
+        eval_options.add_options(tp)
         tp.set_defaults(func=cmd_train, gan=name)
 
 
@@ -182,14 +184,20 @@ def _train(args):
     os.makedirs(out, exist_ok=True)
     _write_json(os.path.join(out, "run.json"), {"settings": s, "epochs": args.epochs, "chapter": chapter})
     g, train, extra = _build(name, s, X, y)
+    evaluation = None
+    if args.eval_every:
+        digit = s["digit"] if name == "wgan" and s["digit"] >= 0 else None
+        real = eval_options.real_images(s["dataset"], X, "-1-1", label=digit)
+        evaluation = eval_options.make_evaluation([eval_options.latent_target(g, out, real)], out, args.features,
+                                                  args.eval_every, args.eval_samples)
     res = train(n_epochs=args.epochs, n_batch=s["batch_size"], save_every=args.save_every, out_dir=out,
                 max_steps=args.max_steps, max_seconds=args.max_seconds, resume=True if args.resume else None,
                 checkpoint_every=args.checkpoint_every, progress=not args.no_progress,
                 log=None if args.quiet else print, log_every=0 if args.quiet else args.log_every,
-                on_nan=_on_nan(args))
+                on_nan=_on_nan(args), evaluation=evaluation)
     metrics = {"step": res["step"], "n_steps": res["n_steps"], "seconds": res["seconds"],
                "steps_per_s": res["steps_per_s"], "stopped": res["stopped"],
-               "findings": [str(f) for f in res["findings"]]}
+               "findings": [str(f) for f in res["findings"]], **(evaluation.latest if evaluation else {})}
     if args.score:
         from . import quality
         clf, acc = quality.get_classifier(args.classifier, log=None)

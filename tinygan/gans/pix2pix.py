@@ -358,7 +358,7 @@ def train(d_model, g_model, gan_model, dataset, n_epochs=100, n_batch=1, *, summ
           val_dataset=None, val_images=64, val_plot_samples=6, log_every=1, progress=True, checkpoint_every=None,
           checkpoint_path=None, resume_from=None, max_steps=None, extra=None, zero_loss_window=200,
           zero_loss_threshold=1e-3,
-          stop=None, callback=None, save_models=True, log=print, on_nan="stop"):
+          stop=None, callback=None, save_models=True, log=print, on_nan="stop", evaluation=None):
     """Train Pix2Pix as the book does (Listing 23.14), with what a user expects around it.
 
     Per step: a random real pair, its translation by G, ``d_model.train_on_batch`` on the real pair (label 1) and
@@ -375,6 +375,7 @@ def train(d_model, g_model, gan_model, dataset, n_epochs=100, n_batch=1, *, summ
     When both discriminator losses stay below ``zero_loss_threshold`` for ``zero_loss_window`` steps, a warning
     repeats the book's advice to restart the run (0 disables the watch). A NaN or infinite loss stops the run at
     that step without saving (``on_nan='continue'`` goes on); the result's ``nan_step`` says where.
+    ``evaluation``: FID/KID columns every N steps (:class:`tinygan.metrics.during_training.Evaluation`).
 
     Files in ``out_dir``: ``losses.csv``, ``losses.png``, ``checkpoint.npz``, ``plot_*.png``, ``model_*.h5``,
     ``val_plot_*.png``, and the run page ``index.html`` (rewritten at each summary).
@@ -402,7 +403,7 @@ def train(d_model, g_model, gan_model, dataset, n_epochs=100, n_batch=1, *, summ
                         postfix=lambda r: {"d1": "%.3f" % r["d1"], "d2": "%.3f" % r["d2"], "g": "%.2f" % r["g"]},
                         optimizer_only=("gan_model",), plot_groups=[["d1", "d2"], ["g"], ["g_l1", "val_l1"]],
                         monitor=ZeroLossMonitor(zero_loss_window, zero_loss_threshold) if zero_loss_window else None,
-                        monitor_keys=("d1", "d2"), on_nan=on_nan, page_metrics=lambda row: {
+                        monitor_keys=("d1", "d2"), on_nan=on_nan, evaluation=evaluation, page_metrics=lambda row: {
                             "validation L1 (latest)": "-" if state["val_l1"] is None else state["val_l1"],
                             **{k: row[k] for k in ("d1", "d2", "g", "g_l1")}})
     state = {"val_l1": loop.saved.get("val_l1") if loop.saved else None}

@@ -13,6 +13,7 @@ import re
 import time
 
 from ..errors import UserInputError
+from . import eval_options
 from tinygan.training.run_folder import begin, command_group, exit_code, finish, print_loaded, read_metrics, run_command
 from tinygan.training.guards import (InputError, fraction, non_negative_float, non_negative_int, positive_float,
                                      positive_int)
@@ -162,6 +163,7 @@ def register(subparsers):
                    "run's checkpoint, models, figures and logs are deleted first)")
     g.add_argument("--continue-on-nan", action="store_true", help="go on when a loss becomes NaN or infinite "
                    "(default: stop at that step, keeping the last checkpoint)")
+    eval_options.add_options(tp)
     tp.set_defaults(func=cmd_train)
 
     # ---- translate ----
@@ -305,7 +307,7 @@ def _train(args):
     from tinygan import distributed
     from tinygan.distributed import runs
 
-    from .pix2pix import define_models, evaluate_l1, identity_l1, rng_isolated, train
+    from .pix2pix import define_models, evaluate_l1, identity_l1, rng_isolated, train, translate
     from .pix2pix_data import default_dataset_path
 
     out, s, resume_from = begin(args, DEFAULT_OUT, SCHEDULE_SETTINGS, _settings, default_dataset_path)
@@ -336,6 +338,13 @@ def _train(args):
         print("Validation L1 before training: %.4f (identity, the input as output: %.4f; the best constant "
               "image: %.4f)" % (metrics["val_l1_untrained"], metrics["val_l1_identity"], metrics["val_l1_constant"]))
     print(f"Run folder: {out}" + (" (resuming)" if resume_from else ""))
+    evaluation = None
+    if args.eval_every:  # FID/KID of the translations of held-out sources against their targets
+        from tinygan.metrics.during_training import Target
+        if val is None:
+            raise InputError("--eval-every needs held-out pairs: give --val-data (the demo has its own)")
+        evaluation = eval_options.make_evaluation([Target("", lambda n: translate(g_model, val[0][:n]), val[1])],
+                                                  out, args.features, args.eval_every, args.eval_samples)
     t0 = time.time()
     result = train(d_model, g_model, gan_model, distributed.shard(dataset), n_epochs=s["epochs"],
                    n_batch=s["batch_size"], summary_every=s["save_every"], out_dir=out, val_dataset=val,
@@ -344,8 +353,9 @@ def _train(args):
                    checkpoint_every=s["checkpoint_every"] or None, resume_from=resume_from,
                    max_steps=s["max_steps"], extra={"settings": s, "baselines": {
                        label: metrics[k] for k, label in BASELINES.items() if k in metrics}},
-                   on_nan="continue" if args.continue_on_nan else "stop")
-    finish("pix2pix", out, result, metrics, time.time() - t0, s, val_l1_trained=result["val_l1"])
+                   on_nan="continue" if args.continue_on_nan else "stop", evaluation=evaluation)
+    finish("pix2pix", out, result, metrics, time.time() - t0, s, val_l1_trained=result["val_l1"],
+           **(evaluation.latest if evaluation else {}))
     models = sorted(glob.glob(os.path.join(out, "model_*.h5")))
     if result["val_l1"] is not None and "val_l1_untrained" in metrics:
         print("Validation L1: trained %.4f, untrained %.4f, identity %.4f, best constant %.4f"

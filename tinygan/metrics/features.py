@@ -21,9 +21,11 @@ import numpy
 from .scores import MetricError
 
 __all__ = ["Extractor", "resize", "scale_images", "to_unit_range", "extract", "inception_extractor",
-           "digits_extractor", "model_extractor", "inception_weights_present", "pixel_range", "as_nhwc"]
+           "digits_extractor", "model_extractor", "make_extractor", "inception_weights_present", "pixel_range",
+           "as_nhwc"]
 
 INCEPTION_SIZE = 299
+NON_FINITE = "the images contain NaN or inf pixels; check the generator or the file"
 
 
 def resize(image, output_shape, order=0):
@@ -70,7 +72,7 @@ def pixel_range(images):
         raise MetricError("no images")
     lo, hi = float(images.min()), float(images.max())
     if not (numpy.isfinite(lo) and numpy.isfinite(hi)):
-        raise MetricError("the images contain NaN or inf pixels; check the generator or the file")
+        raise MetricError(NON_FINITE)
     return "0-255" if hi > 1.5 else ("-1-1" if lo < -0.01 else "0-1")
 
 
@@ -109,16 +111,20 @@ class Extractor:
         how = "grayscale images repeated into 3 channels" if self.channels == 3 else "colour images averaged to gray"
         return f"note: {how} for the {self.label}"
 
-    def __call__(self, images, batch_size=50, progress=True, desc=None):
-        return extract(self, images, batch_size, progress, desc)
+    def __call__(self, images, batch_size=50, progress=True, desc=None, source_range=None):
+        return extract(self, images, batch_size, progress, desc, source_range)
 
 
-def extract(extractor, images, batch_size=50, progress=True, desc=None):
-    """(N, D) float64 outputs of ``extractor`` on ``images`` (any range, see :func:`pixel_range`), in batches."""
+def extract(extractor, images, batch_size=50, progress=True, desc=None, source_range=None):
+    """(N, D) float64 outputs of ``extractor`` on ``images``, in batches. ``source_range`` ('0-255', '0-1' or
+    '-1-1') is the images' pixel range when the caller knows it (a generator's output early in training may not
+    span its range); None: recognised from the images (:func:`pixel_range`)."""
     from tqdm.auto import tqdm
 
     images = as_nhwc(images)
-    source_range = pixel_range(images)
+    source_range = source_range or pixel_range(images)
+    if not numpy.isfinite(images).all():  # (pixel_range says so too; a given range skips it)
+        raise MetricError(NON_FINITE)
     n = len(images)
     out = []
     with tqdm(total=n, desc=desc or extractor.label, unit="img", disable=not progress, leave=False) as bar:
@@ -197,3 +203,22 @@ def model_extractor(path, kind="features"):
     def prepare(x):
         return scale_images(_to_channels(x, channels), height, width)
     return Extractor(model, prepare, kind, f"{os.path.basename(path)} outputs", channels)
+
+
+def make_extractor(features, kind="features", image_size=INCEPTION_SIZE, classifier=None, log=print):
+    """The extractor ``--features`` names: 'inception', 'digits', a model file, or 'auto' (Inception when its
+    weights file is in the Keras cache, else the digit classifier, with a note through ``log``)."""
+    if features == "auto":
+        if inception_weights_present(kind == "probs"):
+            features = "inception"
+        else:
+            from ..keras.applications import inception_v3
+            if log:
+                log(f"note: {inception_v3.WEIGHTS_FILES[kind == 'probs']} is not in {inception_v3.models_dir()}: "
+                    "using the digit classifier (--features inception downloads the Inception weights)")
+            features = "digits"
+    if features == "inception":
+        return inception_extractor(kind, size=image_size)
+    if features == "digits":
+        return digits_extractor(kind, classifier, log=log)
+    return model_extractor(features, kind)

@@ -492,7 +492,9 @@ class TrainingSession:
     * a stop at the first NaN/inf loss, naming the step, without saving the broken weights (``on_nan='continue'``
       goes on);
     * the run page ``index.html`` (:mod:`tinygan.training.runpage`), rewritten after each summary (a summary calls
-      :meth:`check_samples`), at least every minute, at each checkpoint and at the end.
+      :meth:`check_samples`), at least every minute, at each checkpoint and at the end;
+    * with ``evaluation`` (a :class:`tinygan.metrics.during_training.Evaluation`, ``--eval-every``): its FID/KID
+      columns in the CSV at its steps, on the run page and in ``fid_kid.png``.
     """
 
     CHECKPOINT = "checkpoint.npz"
@@ -502,9 +504,9 @@ class TrainingSession:
 
     def __init__(self, models, n_steps, out_dir=".", fields=("d1", "d2", "g", "a1", "a2"), desc="gan",
                  resume=None, checkpoint_every=None, max_steps=None, max_seconds=None, progress=False, log=print,
-                 monitor=True, extra=None, optimizer_only=("gan_model",), plot=True, on_nan="stop"):
+                 monitor=True, extra=None, optimizer_only=("gan_model",), plot=True, on_nan="stop", evaluation=None):
         self.models, self.n_steps, self.out_dir = models, int(n_steps), out_dir
-        self.fields, self.desc = list(fields), desc
+        self.fields, self.desc, self.evaluation = list(fields), desc, evaluation
         self.checkpoint_every, self.max_seconds = checkpoint_every, max_seconds
         self.progress, self.log, self.extra = progress, log, dict(extra or {})
         self.optimizer_only, self.plot = optimizer_only, plot
@@ -539,7 +541,8 @@ class TrainingSession:
             self._last_ckpt = self.start
             if self.log:
                 self.log(f"Resumed from {self.resume_from} at step {self.start} of {self.n_steps}")
-        self.runlog = RunLog(csv_path, self.fields, resume_step=self.start if self.resume_from else None,
+        columns = self.fields + (self.evaluation.columns if self.evaluation else [])
+        self.runlog = RunLog(csv_path, columns, resume_step=self.start if self.resume_from else None,
                              flush_every=100)
         if self.monitor is not None and self.resume_from and os.path.exists(csv_path):
             full = self.csv_history(self.start)
@@ -573,6 +576,8 @@ class TrainingSession:
                     if len(h):
                         draw = self.plot if callable(self.plot) else plot_history_auto
                         draw(h, os.path.join(self.out_dir, self.PLOT))
+                    if self.evaluation is not None and self.evaluation.latest:
+                        self.evaluation.plot(os.path.join(self.out_dir, self.CSV))
                 except Exception as err:     # a plot must never lose a run
                     self.write(f"(could not draw {self.PLOT}: {err})")
                 self.write_page(running=False)
@@ -596,9 +601,11 @@ class TrainingSession:
         """Log step ``step`` (1-based) and say whether to go on (False: budget spent, or Ctrl-C)."""
         from .guards import first_nonfinite, nan_stop_message
         self.step = int(step)
-        self.runlog.log(step, **{k: v for k, v in values.items() if k in self.fields})
-        self._last_values = values
         bad = first_nonfinite(values)
+        if self.evaluation is not None and not bad:
+            values = {**values, **self.evaluation.at(step, self.write)}
+        self.runlog.log(step, **values)
+        self._last_values = values
         if bad and self.on_nan == "stop":
             self.stopped = "nan"
             message = nan_stop_message(step, bad, self._last_ckpt)
@@ -663,6 +670,7 @@ class TrainingSession:
                   "steps/s": round(steps / self.elapsed, 2) if self.elapsed > 0 and steps else "-",
                   "stopped": self.stopped or ("-" if running else "finished")}
         last = {k: v for k, v in self._last_values.items() if isinstance(v, (int, float))}
+        last.update(self.evaluation.latest if self.evaluation is not None else {})
         findings = {f"finding {i + 1}": str(f) for i, f in enumerate(self.monitor.findings)} if self.monitor else {}
         return write_run_page(self.out_dir, f"tinygan {self.desc}", options=self.extra, metrics={**last, **findings},
                               timing=timing, running=running)

@@ -19,7 +19,8 @@ An application supplies three callables::
   back as ``loop.saved`` on resume.
 
 Summaries (and anything else drawing random numbers outside the step) should run under :func:`rng_isolated`, so
-how often one summarizes never changes the loss trajectory.
+how often one summarizes never changes the loss trajectory. ``evaluation`` (``--eval-every``: a
+:class:`tinygan.metrics.during_training.Evaluation`) adds its FID/KID columns to the CSV at its steps.
 """
 import contextlib
 import os
@@ -68,8 +69,8 @@ class TrainingLoop:
                  checkpoint_every=None, checkpoint_path=None, resume_from=None, max_steps=None, extra=None, stop=None,
                  callback=None, progress=True, log=print, log_every=1, log_line=None, postfix=None,
                  optimizer_only=(), plot_groups=None, monitor=None, monitor_keys=(), on_nan="stop",
-                 page_metrics=None):
-        self.name, self.out_dir, self.models = name, out_dir, models
+                 page_metrics=None, evaluation=None):
+        self.name, self.out_dir, self.models, self.evaluation = name, out_dir, models, evaluation
         self.n_steps, self.steps_per_epoch = n_steps, steps_per_epoch
         self.summary_steps = max(1, int(round(steps_per_epoch * summary_every))) if summary_every else None
         self.checkpoint_every, self.extra, self.stop, self.callback = checkpoint_every, extra, stop, callback
@@ -90,7 +91,8 @@ class TrainingLoop:
                 monitor.load_state(self.saved["monitor"])
             if log:
                 log(f"Resumed from {resume_from} at step {self.start} of {n_steps}")
-        self.runlog = RunLog(os.path.join(out_dir, "losses.csv"), ["epoch", *fields, "seconds"],
+        evaluated = evaluation.columns if evaluation else []
+        self.runlog = RunLog(os.path.join(out_dir, "losses.csv"), ["epoch", *fields, *evaluated, "seconds"],
                              resume_step=self.start if resume_from else None)
         self.loss_png = os.path.join(out_dir, "losses.png")
         self._bar = None
@@ -111,6 +113,8 @@ class TrainingLoop:
 
     def _plot(self):
         plot_losses(self.runlog.path, self.loss_png, groups=self.plot_groups, title=f"{self.name} losses")
+        if self.evaluation is not None and self.evaluation.latest:
+            self.evaluation.plot(self.runlog.path)
 
     def _page(self, step, row, seconds, running):
         done = step - self.start
@@ -118,8 +122,10 @@ class TrainingLoop:
                   "seconds (this session)": round(seconds, 1),
                   "steps/s": round(done / seconds, 2) if done and seconds > 0 else "-"}
         extra = self.extra or {}
+        latest = self.evaluation.latest if self.evaluation is not None else {}
         write_run_page(self.out_dir, f"tinygan {self.name}", options=extra.get("settings") or extra,
-                       metrics={**self.page_metrics(row), **extra.get("baselines", {})}, timing=timing, running=running)
+                       metrics={**self.page_metrics(row), **latest, **extra.get("baselines", {})}, timing=timing,
+                       running=running)
 
     def run(self, step, summarize, state):
         """Train; returns {step, n_steps, history (rows of this call, read back from the CSV: a long run keeps no
@@ -143,6 +149,8 @@ class TrainingLoop:
                         nan_step = i + 1
                         self.write(nan_stop_message(i + 1, bad, self.last_checkpoint))
                         break
+                    if self.evaluation is not None:
+                        row.update(self.evaluation.at(i + 1, self.write))
                     if self.log_line and self.log_every and (i + 1) % self.log_every == 0:
                         self.write(self.log_line(i + 1, row))
                     if self.monitor:
