@@ -103,6 +103,10 @@ LISTINGS = [
     dict(name="ch25_discriminator", listing="25.4", output="25.5", start=32177),
     dict(name="ch25_generator", listing="25.8", output=None),
     dict(name="ch25_composite", listing="25.19", output=None),
+    # ---- chapter 26: CycleGAN on horse2zebra (the complete training program and the two translate programs)
+    dict(name="ch26_cyclegan", listing="26.17", output=None),
+    dict(name="ch26_translate", listing="26.28", output=None),
+    dict(name="ch26_translate_photo", listing="26.32", output=None),
 ]
 
 # Indentation decisions the automatic pass cannot make (a block that ends without return/break):
@@ -121,6 +125,8 @@ LEVELS = {
     "22.7": {29174: 1, 29204: 1},
     "25.8": {32605: 1},
     "25.19": {33069: 1},
+    "26.17": {34650: 1, 34832: 1, 34842: 1, 34880: 1, 34975: 2, 34983: 0},
+    "26.28": {35323: 1, 35327: 0},
 }
 
 _CAPTION = re.compile(r"^\s*Listing (\d+\.\d+):")

@@ -337,3 +337,28 @@ def test_bench_layers_are_the_books_models():
     d, g = bench_cyclegan.layers(256)
     assert sum(layer.n_params for layer in d) == 6962369 and sum(layer.n_params for layer in g) == 35276553
     assert bench_cyclegan.step_flops() == 16 * bench_cyclegan.step_flops(quick=True)
+
+
+def test_demo_trains_on_one_thread_unless_told_otherwise(monkeypatch):
+    """The demo's default of one thread (repeatable, and not slowed by other processes) yields to --threads and to
+    thread counts set in the environment."""
+    import numba
+    from tinygan.gans import cyclegan_cli
+    from tinygan.kernels import blas
+    for name in cyclegan_cli.THREAD_VARIABLES:
+        monkeypatch.delenv(name, raising=False)
+    assert not cyclegan_cli._threads_set()
+    monkeypatch.setenv("OPENBLAS_NUM_THREADS", "2")
+    assert cyclegan_cli._threads_set()
+    lib = blas.numpy_openblas()
+    getter = blas.blas_fn(lib, "get_num_threads") if lib is not None else None
+    before = numba.get_num_threads(), (getter() if getter is not None else None)
+    try:
+        assert cyclegan_cli._use_threads(1) == 1 == numba.get_num_threads()
+        assert getter is None or getter() == 1
+        with pytest.raises(ValueError, match="--threads 0"):
+            cyclegan_cli._use_threads(0)
+    finally:
+        numba.set_num_threads(before[0])
+        if lib is not None and before[1]:
+            blas.set_threads(lib, before[1])

@@ -4,8 +4,9 @@ A listing runs as the book runs it, a fresh program: a new namespace, layer-name
 (``backend.clear_session()``, so the first Dense is ``dense_1`` again), the random streams seeded, the
 working directory a temporary folder (``plot_model`` and ``model.save`` write there), matplotlib on
 the Agg backend, and stdout captured. Nothing in a listing is edited; the only adaptations are the
-ones the tests spell out: running just a program's definitions (``defs_only``) and calling its own
-functions with small arguments.
+ones the tests spell out: running just a program's definitions (``defs_only``), calling its own
+functions with small arguments, and replacing a literal the test names (``edits``: cutting a training
+program's epoch count to a few steps).
 """
 import ast
 import contextlib
@@ -62,14 +63,26 @@ def fresh_program(seed=1):
     pyplot.close("all")
 
 
-def run_listing(name, workdir, defs_only=False, seed=1):
+def edited(source, edits, name="listing"):
+    """``source`` with each ``old`` of ``edits`` ({old: new}) replaced; each must occur exactly once, so an edit
+    cannot silently miss or change more than the test says."""
+    for old, new in edits.items():
+        count = source.count(old)
+        if count != 1:
+            raise ValueError(f"{name}: the edit {old!r} matches {count} places in the listing; it must match one")
+        source = source.replace(old, new)
+    return source
+
+
+def run_listing(name, workdir, defs_only=False, seed=1, edits=None):
     """Execute listing ``name``; return (namespace, captured stdout).
 
     ``defs_only`` keeps only the program's imports, functions and classes (its driver code loads a
-    dataset and trains for hours); the test then calls those functions itself.
+    dataset and trains for hours); the test then calls those functions itself. ``edits`` ({old: new})
+    replaces literals of the program (see :func:`edited`).
     """
     path = LISTINGS_DIR / f"{name}.py"
-    tree = ast.parse(path.read_text(), str(path))
+    tree = ast.parse(edited(path.read_text(), edits or {}, name), str(path))
     if defs_only:
         tree.body = [n for n in tree.body if isinstance(n, (ast.Import, ast.ImportFrom, ast.FunctionDef, ast.ClassDef))]
     code = compile(tree, str(path), "exec")

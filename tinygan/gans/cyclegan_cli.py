@@ -18,8 +18,8 @@ import time
 from tinygan.training.run_folder import begin, command_group, exit_code, finish, print_loaded, read_metrics, run_command
 from . import eval_options
 
-# defaults of `train` on the embedded demo: a small generator (16 filters, 3 concatenating ResNet blocks), about
-# 4 minutes (estimated) on 2 idle CPU cores (720 steps)
+# defaults of `train` on the embedded demo: a small generator (16 filters, 3 concatenating ResNet blocks), 720 steps
+# on one thread (--threads; README: CycleGAN gives the measured CPU time)
 DEMO = {"epochs": 6, "save_every": 2.0, "model_every": 3.0, "ngf": 16, "ndf": 16, "n_resnet": 3, "log_every": 120,
         "checkpoint_every": 500}
 # defaults with --data: the book's run
@@ -57,7 +57,11 @@ TRAIN_OPTIONS = [
          "demo)" % DEMO["epochs"]),
         ("--batch-size", int, "images per domain per step (default 1, the book's)"),
         ("--max-steps", int, "stop after this many steps in total (default: epochs x steps per epoch)"),
-        ("--seed", int, "random seed of weights, pools and image choice (default 1)")]),
+        ("--seed", int, "random seed of weights, pools and image choice (default 1)"),
+        ("--threads", int, "CPU threads of Numba's kernels and NumPy's OpenBLAS (default 1 for the demo, whose "
+         "small products gain nothing from a second thread, slow down many times when other processes share the "
+         "cores, and then repeat bit for bit; with --data, or when NUMBA_NUM_THREADS, OPENBLAS_NUM_THREADS or "
+         "OMP_NUM_THREADS is set: those settings, else every core)")]),
     ("output", [
         ("--out", str, "run folder (default runs/cyclegan; a new runs/cyclegan_N if it is taken and --resume is "
          "not given)"),
@@ -218,6 +222,28 @@ def _settings(args):
     return s
 
 
+THREAD_VARIABLES = ("NUMBA_NUM_THREADS", "OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS")
+
+
+def _threads_set():
+    """Whether the user chose thread counts in the environment (then the demo keeps them)."""
+    return any(os.environ.get(name) for name in THREAD_VARIABLES)
+
+
+def _use_threads(n):
+    """``n`` threads (at least 1, at most Numba's pool) for Numba's parallel kernels and NumPy's OpenBLAS from
+    now on; returns the count Numba uses."""
+    import numba
+    from tinygan.kernels import blas
+    if n < 1:
+        raise ValueError(f"--threads {n}: give 1 or more")
+    numba.set_num_threads(min(n, numba.config.NUMBA_NUM_THREADS))
+    lib = blas.numpy_openblas()
+    if lib is not None:
+        blas.set_threads(lib, n)
+    return numba.get_num_threads()
+
+
 def _train(args):
     from . import cyclegan as cg
     from .cyclegan_data import default_dataset_path, load_unpaired
@@ -228,6 +254,9 @@ def _train(args):
     if val is not None and val[0].shape[1:] != dataset[0].shape[1:]:
         raise ValueError(f"the held-out images ({s['val_data']}) are {val[0].shape[1]}x{val[0].shape[2]} but the "
                          f"training images are {dataset[0].shape[1]}x{dataset[0].shape[2]}")
+    threads = args.threads if args.threads is not None else (1 if s["demo"] and not _threads_set() else None)
+    if threads is not None:
+        print(f"Threads: {_use_threads(threads)} (Numba and OpenBLAS; --threads)")
     image_shape = dataset[0].shape[1:]
     s["image_shape"] = [int(x) for x in image_shape]
     print_loaded(dataset, val, "the embedded demo dataset (photos <-> line drawings)" if s["demo"] else s["data"],
