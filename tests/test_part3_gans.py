@@ -156,17 +156,22 @@ def test_wgan_gp_trains_and_logs_the_penalty(tmp_path, capsys):
         assert next(csv.reader(f)) == ["step", "c1", "c2", "g", "gp"]
 
 
-def test_cgan_resume_is_exact(tmp_path):
-    """Two steps, then two more with --resume: the same losses and generator as four steps in one go."""
+RESUME = {**{name: (name,) for name in LINES}, "wgan-gp": ("wgan", "--gp", "10", "--n-critic", "2")}
+
+
+@pytest.mark.parametrize("case", list(RESUME))
+def test_resume_is_exact(case, tmp_path):
+    """One step, then one more with --resume: the same loss log and generator as two steps in one go."""
     from tinygan.keras.models import load_model
+    name, *extra = RESUME[case]
     a, b = tmp_path / "a", tmp_path / "b"
-    args = ["--save-every", "2", "--batch-size", "16", "--no-progress", "--quiet"]
-    assert cli.main(["cgan", "train", "--out", str(a), "--max-steps", "4", *args]) == 0
-    assert cli.main(["cgan", "train", "--out", str(b), "--max-steps", "2", *args]) == 0
-    assert cli.main(["cgan", "train", "--out", str(b), "--max-steps", "4", "--resume", *args]) == 0
+    args = ["--save-every", "2", "--batch-size", "8", "--no-progress", "--quiet", *extra]
+    assert cli.main([name, "train", "--out", str(a), "--max-steps", "2", *args]) == 0
+    assert cli.main([name, "train", "--out", str(b), "--max-steps", "1", *args]) == 0
+    assert cli.main([name, "train", "--out", str(b), "--max-steps", "2", "--resume", *args]) == 0
     assert (a / "history.csv").read_text() == (b / "history.csv").read_text()
-    for wa, wb in zip(load_model(str(a / "model_0004.h5")).get_weights(),
-                      load_model(str(b / "model_0004.h5")).get_weights()):
+    generator = FILES[name][1]                      # saved at step 2
+    for wa, wb in zip(load_model(str(a / generator)).get_weights(), load_model(str(b / generator)).get_weights()):
         np.testing.assert_array_equal(wa, wb)
 
 
