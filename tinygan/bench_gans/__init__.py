@@ -220,7 +220,7 @@ def _torch_layer_fn(layer, node):
     if gemm is not None:
         act = _torch_activation(cfg.get("activation"))
         mod = B.torch_layer(gemm)
-        return nn.Sequential(mod, _Fn(act)) if act else mod
+        return nn.Sequential(mod, _fn_module(act)) if act else mod
     if kind == "BatchNormalization":
         bn = nn.BatchNorm2d if len(shape) == 4 else nn.BatchNorm1d
         return bn(shape[-1], eps=cfg["epsilon"], momentum=1.0 - cfg["momentum"])
@@ -231,21 +231,21 @@ def _torch_layer_fn(layer, node):
     if kind == "LeakyReLU":
         return nn.LeakyReLU(cfg["alpha"])
     if kind == "Activation":
-        return _Fn(_torch_activation(cfg["activation"]) or (lambda x: x))
+        return _fn_module(_torch_activation(cfg["activation"]) or (lambda x: x))
     if kind == "Flatten":
         return nn.Flatten()
     if kind == "Reshape":
         target = tuple(cfg["target_shape"])
         chw = (target[2], target[0], target[1]) if len(target) == 3 else target
-        return _Fn(lambda x: x.reshape(x.shape[0], *chw))
+        return _fn_module(lambda x: x.reshape(x.shape[0], *chw))
     if kind == "Concatenate":
-        return _Fn(lambda *xs: torch.cat(xs, dim=1 if xs[0].dim() == 4 else -1))
+        return _fn_module(lambda *xs: torch.cat(xs, dim=1 if xs[0].dim() == 4 else -1))
     if kind == "Lambda" and layer.function.__name__ == "custom_activation":
-        return _Fn(_custom_activation)
+        return _fn_module(_custom_activation)
     raise NotImplementedError(f"no PyTorch counterpart for the {kind} layer {layer.name}")
 
 
-def _Fn(fn):
+def _fn_module(fn):
     """A parameterless torch module around ``fn``."""
     nn = B.torch_or_none().nn
 
