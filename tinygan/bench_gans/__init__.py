@@ -328,6 +328,7 @@ class TorchModel:
                       if id(layer) in trained and hasattr(getattr(layer, "kernel_constraint", None), "clip_value")]
 
     def train(self, xs, ys):
+        """One update (``train_on_batch``); returns the summed loss."""
         torch = B.torch_or_none()
         for p in self.graph.parameters():
             p.requires_grad_(False)
@@ -335,13 +336,15 @@ class TorchModel:
             p.requires_grad_(True)
         self.optimizer.zero_grad()
         outs = self.graph.forward(self.model, xs)
-        sum(fn(p, t) for fn, p, t in zip(self.losses, outs, ys)).backward()
+        loss = sum(fn(p, t) for fn, p, t in zip(self.losses, outs, ys))
+        loss.backward()
         self.optimizer.step()
         with torch.no_grad():
             for module, clip in self.clips:
                 for p in module.parameters():
                     if p.dim() > 1:
                         p.clamp_(-clip, clip)
+        return loss.detach()
 
     def predict(self, xs):
         torch = B.torch_or_none()
