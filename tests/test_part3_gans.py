@@ -63,6 +63,22 @@ def test_infogan_composite_trains_g_and_q_head_only_unless_literal():
     assert trained(True) == 3062849 + 1607306 + 657600
 
 
+def test_cgan_composite_feeds_the_label_to_both_and_trains_g_only():
+    """Listing 17.20: one label input reaches G and the frozen D; an update moves every G weight (label Embedding
+    included) and no D weight."""
+    from tinygan.gans import cgan
+    d, g = cgan.define_discriminator(), cgan.define_generator(100)
+    gan = cgan.define_gan(g, d)
+    rng = np.random.default_rng(0)
+    z, labels = rng.standard_normal((4, 100)).astype("float32"), np.array([0, 3, 3, 9])
+    np.testing.assert_array_equal(gan.predict([z, labels]), d.predict([g.predict([z, labels]), labels]))
+    d_before, g_before = d.get_weights(), g.get_weights()
+    gan.train_on_batch([z, labels], np.ones((4, 1)))
+    assert all(np.array_equal(a, b) for a, b in zip(d_before, d.get_weights()))
+    moved = [not np.array_equal(a, b) for a, b in zip(g_before, g.get_weights())]
+    assert all(moved), [w.name for w, m in zip(g.weights, moved) if not m]
+
+
 def test_sgan_custom_activation_matches_the_book():
     """Listing 20.4's values (spec 3.1 T4-T8) through the Keras backend version used in the Lambda layer."""
     from tinygan.gans.sgan import custom_activation
@@ -156,17 +172,22 @@ def test_wgan_gp_trains_and_logs_the_penalty(tmp_path, capsys):
         assert next(csv.reader(f)) == ["step", "c1", "c2", "g", "gp"]
 
 
-def test_cgan_resume_is_exact(tmp_path):
-    """Two steps, then two more with --resume: the same losses and generator as four steps in one go."""
+RESUME = {**{name: (name,) for name in LINES}, "wgan-gp": ("wgan", "--gp", "10", "--n-critic", "2")}
+
+
+@pytest.mark.parametrize("case", list(RESUME))
+def test_resume_is_exact(case, tmp_path):
+    """One step, then one more with --resume: the same loss log and generator as two steps in one go."""
     from tinygan.keras.models import load_model
+    name, *extra = RESUME[case]
     a, b = tmp_path / "a", tmp_path / "b"
-    args = ["--save-every", "2", "--batch-size", "16", "--no-progress", "--quiet"]
-    assert cli.main(["cgan", "train", "--out", str(a), "--max-steps", "4", *args]) == 0
-    assert cli.main(["cgan", "train", "--out", str(b), "--max-steps", "2", *args]) == 0
-    assert cli.main(["cgan", "train", "--out", str(b), "--max-steps", "4", "--resume", *args]) == 0
+    args = ["--save-every", "2", "--batch-size", "8", "--no-progress", "--quiet", *extra]
+    assert cli.main([name, "train", "--out", str(a), "--max-steps", "2", *args]) == 0
+    assert cli.main([name, "train", "--out", str(b), "--max-steps", "1", *args]) == 0
+    assert cli.main([name, "train", "--out", str(b), "--max-steps", "2", "--resume", *args]) == 0
     assert (a / "history.csv").read_text() == (b / "history.csv").read_text()
-    for wa, wb in zip(load_model(str(a / "model_0004.h5")).get_weights(),
-                      load_model(str(b / "model_0004.h5")).get_weights()):
+    generator = FILES[name][1]                      # saved at step 2
+    for wa, wb in zip(load_model(str(a / generator)).get_weights(), load_model(str(b / generator)).get_weights()):
         np.testing.assert_array_equal(wa, wb)
 
 

@@ -236,6 +236,7 @@ def run_training(models, n_steps, step, line, *, fields, plot_labels, desc, save
     mode-collapse check at each summary. ``evaluation``: FID/KID columns every N steps (``--eval-every``).
     Returns the session's result dict.
     """
+    from tinygan import random as tg_random
     from tinygan.training.diagnostics import TrainingSession
     run = TrainingSession(models, n_steps, out_dir=out_dir, fields=fields, desc=desc, resume=resume,
                           checkpoint_every=checkpoint_every, max_steps=max_steps, max_seconds=max_seconds,
@@ -255,5 +256,9 @@ def run_training(models, n_steps, step, line, *, fields, plot_labels, desc, save
             if not run.record(k + 1, **values):
                 break
         if run.step > run.start and last_summary != run.step and run.stopped in ("budget", "max_steps"):
+            # this extra summary's latent draws must not reach the checkpoint's random state: an uninterrupted run
+            # never makes them, and --resume would continue from a different stream
+            state = tg_random.get_state()
             summarize(run.step - 1, run.write)
+            tg_random.set_state(state)
     return run.result()
