@@ -96,7 +96,7 @@ https://people.eecs.berkeley.edu/~taesung_park/CycleGAN/datasets/horse2zebra.zip
 EPILOG_TRAIN = """\
 With no --data, trains on the embedded unpaired demo (domain A: 120 64x64 photo crops, domain B: line drawings
 of 120 *other* crops, tinygan/data/README.md) with demo defaults (--epochs %(epochs)s --ngf %(ngf)s --ndf %(ndf)s
---n-resnet %(n_resnet)s, a summary every %(save)s epochs): an estimated 4 minutes on 2 idle CPU cores. With --data the defaults
+--n-resnet %(n_resnet)s, a summary every %(save)s epochs): about 200 s of CPU time on one thread (measured). With --data the defaults
 are the book's (--epochs 100 --ngf 64 --ndf 64 --n-resnet 9, plots every epoch, models every 5, one log line a step).
 
 Written to the run folder (default runs/cyclegan, or runs/cyclegan_2, ... if that one is taken):
